@@ -1,0 +1,40 @@
+"""What-if configs: the schema (frozen pydantic models) and loading from TOML files."""
+
+from .base import AGE_GROUPS, N_AGE, SETTINGS, StrictModel, param
+from .model import (
+    Disease,
+    Immunity,
+    Intervention,
+    NewVariant,
+    Population,
+    Reporting,
+    ResidentVariant,
+    Scenario,
+    Variants,
+)
+from .loader import ConfigError, load_config, parse_set
+from .provinces import Province, find_province
+from .root import Config
+
+__all__ = [
+    "AGE_GROUPS",
+    "N_AGE",
+    "SETTINGS",
+    "Config",
+    "Disease",
+    "Immunity",
+    "Intervention",
+    "NewVariant",
+    "Population",
+    "Reporting",
+    "ResidentVariant",
+    "Scenario",
+    "Variants",
+    "ConfigError",
+    "Province",
+    "StrictModel",
+    "find_province",
+    "load_config",
+    "param",
+    "parse_set",
+]

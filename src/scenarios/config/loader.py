@@ -1,0 +1,169 @@
+"""Reading what-if files: ``extends`` chains, overrides, and one clear message per problem."""
+
+from __future__ import annotations
+
+import tomllib
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import pydantic
+from pydantic import BaseModel
+
+from .root import Config
+
+__all__ = ["ConfigError", "load_config", "parse_set"]
+
+
+class ConfigError(Exception):
+    """A config that cannot be used; ``problems`` holds one line per problem, each naming file and field."""
+
+    def __init__(self, problems: list[str]):
+        self.problems = problems
+        super().__init__("\n".join(problems))
+
+
+def _read(path: Path, chain: tuple[Path, ...]) -> tuple[dict[str, Any], dict[str, Path], list[tuple[Path, str]]]:
+    """Read ``path`` and its ``extends`` ancestors; return merged data, the file of each leaf, and texts."""
+    if path in chain:
+        cycle = " -> ".join(str(p) for p in (*chain, path))
+        raise ConfigError([f"{chain[-1]}: extends: cycle in 'extends': {cycle}"])
+    where = f"{chain[-1]}: extends" if chain else "config"
+    if not path.is_file():
+        raise ConfigError([f"{path}: file not found ({where})"])
+    try:
+        text = path.read_text(encoding="utf-8")
+        data = tomllib.loads(text)
+    except UnicodeDecodeError as e:
+        raise ConfigError([f"{path}: not UTF-8 text ({e.reason})"]) from None
+    except tomllib.TOMLDecodeError as e:
+        raise ConfigError([f"{path}: malformed TOML: {e}"]) from None
+    parent = data.pop("extends", None)
+    origin = {key: path for key in _leaves(data)}
+    if parent is None:
+        return data, origin, [(path, text)]
+    if not isinstance(parent, str):
+        raise ConfigError([f"{path}: extends: must be a file name (string), got {parent!r}"])
+    base, base_origin, texts = _read((path.parent / parent).resolve(), (*chain, path))
+    return _merge(base, data), base_origin | origin, [*texts, (path, text)]
+
+
+def _leaves(data: Mapping[str, Any], prefix: tuple = ()) -> list[tuple]:
+    out: list[tuple] = []
+    for k, v in data.items():
+        if isinstance(v, Mapping) and v:
+            out += _leaves(v, (*prefix, k))
+        else:
+            out.append((*prefix, k))
+    return out
+
+
+def _merge(base: Mapping[str, Any], top: Mapping[str, Any]) -> dict[str, Any]:
+    """Deep-merge tables; anything else (numbers, lists, arrays of tables) in ``top`` replaces ``base``."""
+    out = dict(base)
+    for k, v in top.items():
+        out[k] = _merge(out[k], v) if isinstance(v, Mapping) and isinstance(out.get(k), Mapping) else v
+    return out
+
+
+def _nest(overrides: Mapping[str, Any]) -> dict[str, Any]:
+    """Turn ``{"a.b": 1}`` (or already nested dicts) into ``{"a": {"b": 1}}``."""
+    out: dict[str, Any] = {}
+    for key, value in overrides.items():
+        *parents, last = key.split(".")
+        node = out
+        for p in parents:
+            node = node.setdefault(p, {})
+        node[last] = _nest(value) if isinstance(value, Mapping) else value
+    return out
+
+
+def parse_set(items: list[str]) -> dict[str, Any]:
+    """Parse CLI ``--set key.sub=value`` items; values are TOML (numbers, dates, lists, true), else text."""
+    out: dict[str, Any] = {}
+    for item in items:
+        key, sep, raw = item.partition("=")
+        if not sep or not key.strip():
+            raise ConfigError([f"--set {item!r}: expected KEY=VALUE, e.g. variants.new.immune_escape=0.5"])
+        try:
+            value = tomllib.loads(f"v = {raw.strip()}")["v"]
+        except tomllib.TOMLDecodeError:
+            value = raw.strip()
+        out[key.strip()] = value
+    return out
+
+
+def _model_at(model: type[BaseModel], loc: tuple) -> type[BaseModel] | None:
+    """The model class that owns the field at ``loc`` (walking through tuples and optionals)."""
+    for part in loc:
+        if isinstance(part, int):
+            continue
+        field = model.model_fields.get(part)
+        if field is None:
+            return None
+        nested = _submodel(field.annotation)
+        if nested is None:
+            return model
+        model = nested
+    return model
+
+
+def _submodel(annotation: Any) -> type[BaseModel] | None:
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    for arg in getattr(annotation, "__args__", ()):
+        found = _submodel(arg)
+        if found is not None:
+            return found
+    return None
+
+
+def _describe(err: Mapping[str, Any], origin: Mapping[tuple, Path], top: str) -> str:
+    loc = tuple(err["loc"])
+    field = ".".join(str(p) for p in loc) or "(top level)"
+    keys = [k for k in origin if k[: len(loc)] == loc] if loc else []
+    source = origin.get(loc) or (origin[keys[0]] if keys else None) or top
+    msg = err["msg"].removeprefix("Value error, ")
+    if err["type"] == "extra_forbidden":
+        owner = _model_at(Config, loc[:-1])
+        allowed = ", ".join(owner.model_fields) if owner else "?"
+        msg = f"unknown key; allowed here: {allowed}"
+    elif err["type"] == "missing":
+        msg = "required field is missing"
+    elif "input" in err and not isinstance(err["input"], Mapping):
+        msg += f" (got {err['input']!r})"
+    return f"{source}: {field}: {msg}"
+
+
+def load_config(path: str | Path, overrides: Mapping[str, Any] | None = None) -> Config:
+    """Read and validate a what-if config file.
+
+    Parameters
+    ----------
+    path : str or Path
+        A TOML file. It may name a base file with ``extends = "base.toml"`` (relative to itself); its
+        tables are merged over the base's, key by key.
+    overrides : mapping, optional
+        Values applied last, as dotted keys (``{"variants.new.immune_escape": 0.5}``) or nested tables.
+
+    Returns
+    -------
+    Config
+        The validated, frozen config; ``config.provenance`` holds the texts it was built from.
+
+    Raises
+    ------
+    ConfigError
+        With one line per problem: the file, the field path and what is allowed.
+    """
+    path = Path(path).resolve()
+    data, origin, texts = _read(path, ())
+    if overrides:
+        nested = _nest(overrides)
+        data = _merge(data, nested)
+        origin |= {key: Path("--set") for key in _leaves(nested)}
+    try:
+        config = Config.model_validate(data)
+    except pydantic.ValidationError as e:
+        raise ConfigError([_describe(err, origin, str(path)) for err in e.errors()]) from None
+    return config.with_provenance(texts, dict(overrides or {}), path)

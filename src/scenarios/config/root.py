@@ -1,0 +1,42 @@
+"""The whole what-if config: one field per section."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from pydantic import PrivateAttr
+
+from .base import StrictModel
+from .model import Disease, Immunity, Intervention, Population, Reporting, Scenario, Variants
+
+__all__ = ["Config"]
+
+
+class Config(StrictModel):
+    """A validated what-if. Build it with :func:`scenarios.load_config` or ``Config.model_validate(dict)``."""
+
+    scenario: Scenario
+    population: Population
+    disease: Disease = Disease()
+    variants: Variants
+    immunity: Immunity = Immunity()
+    interventions: tuple[Intervention, ...] = ()
+    reporting: Reporting = Reporting()
+
+    _provenance: dict[str, Any] = PrivateAttr(default_factory=dict)
+
+    def with_provenance(self, texts: list[tuple[Path, str]], overrides: dict[str, Any], path: Path) -> Config:
+        """Attach the source texts (base first) and overrides this config was built from."""
+        self._provenance = {
+            "config_path": str(path),
+            "config_text": "\n".join(f"# ---- {p}\n{t}" for p, t in texts),
+            "overrides": json.dumps(overrides, default=str, ensure_ascii=False),
+        }
+        return self
+
+    @property
+    def provenance(self) -> dict[str, str]:
+        """Source path, concatenated source texts and overrides (empty when built from a dict)."""
+        return dict(self._provenance)

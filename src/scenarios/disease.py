@@ -1,0 +1,242 @@
+"""Natural history, variants, immunity strata and severity: what both engines share.
+
+Immunity strata (the ``stratum`` axis)
+--------------------------------------
+``naive``, ``dose2`` (primary series), ``dose3`` (booster), ``infected_resident`` (recovered from the
+resident variant, including infections before day 0), ``infected_new`` (recovered from the new variant) and
+``waned``. Protection against infection with variant ``v`` multiplies the force of infection by
+``susceptibility[v, s] = 1 - VE``; the new variant escapes a share of every protection except that from
+having had the new variant itself. Protection against severe disease among the infected is
+``1 - (1 - VE_severe) / (1 - VE_infection)``, so that the *total* protection is the configured VE_severe.
+Protected strata wane to ``waned`` at rate ``1 / waning_days``; people who recover from variant ``v`` enter
+``infected_<v>``.
+
+Transmission
+------------
+Force of infection on a person of band ``a``: ``lambda_v[a] = beta_v * sum_b C[a, b] * I_v[b] / N[b]``.
+The next-generation matrix of the resident variant is ``K[a, b] = beta * D * C[a, b] * N[a] / N[b] * s[a]``
+with ``D`` the mean infectious period and ``s[a]`` the mean susceptibility of band ``a``; ``beta`` is chosen so
+that its spectral radius equals R0 (everyone naive, baseline contacts) or Rt on day 0 (strata and
+interventions of day 0), as the config asks.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+import numpy as np
+from scipy import stats
+
+from .config import Config, Reporting
+from .population import Population
+
+__all__ = [
+    "STRATA",
+    "Disease",
+    "build_disease",
+    "next_generation_matrix",
+    "reporting_delay_weights",
+    "split_severity",
+]
+
+STRATA: tuple[str, ...] = ("naive", "dose2", "dose3", "infected_resident", "infected_new", "waned")
+NAIVE, DOSE2, DOSE3, INF_RES, INF_NEW, WANED = range(len(STRATA))
+
+
+@dataclass(frozen=True)
+class Disease:
+    """Everything about the pathogen and immunity that an engine needs, as arrays.
+
+    Attributes
+    ----------
+    variants : tuple of str
+        Variant labels; index 0 is the resident variant, 1 (if present) the new one.
+    beta : ndarray, shape (n_variant,)
+        Transmission rate per contact per day.
+    susceptibility : ndarray, shape (n_variant, n_stratum)
+        Relative risk of infection per exposure, ``1 - VE_infection``.
+    p_severe, p_critical : ndarray, shape (n_variant, n_stratum, n_age)
+        Probability per infection of needing oxygen only (tier 2) / ICU (tier 3).
+    latent_days, infectious_days : float
+        Mean durations; ``latent_stages``/``infectious_stages`` are their Erlang shapes.
+    waning_per_day : float
+        Rate at which protected strata move to ``waned`` (0 for no waning).
+    wanes : ndarray of bool, shape (n_stratum,)
+        Strata that wane.
+    boostable : ndarray of bool, shape (n_stratum,)
+        Strata a booster dose moves to ``dose3``.
+    recovered_to : ndarray of int, shape (n_variant,)
+        Stratum entered on recovery from each variant.
+    initial_strata : ndarray, shape (n_stratum, n_age)
+        People in each stratum on day 0.
+    """
+
+    variants: tuple[str, ...]
+    beta: np.ndarray
+    susceptibility: np.ndarray
+    p_severe: np.ndarray
+    p_critical: np.ndarray
+    latent_days: float
+    latent_stages: int
+    infectious_days: float
+    infectious_stages: int
+    waning_per_day: float
+    wanes: np.ndarray
+    boostable: np.ndarray
+    recovered_to: np.ndarray
+    initial_strata: np.ndarray
+
+    @property
+    def strata(self) -> tuple[str, ...]:
+        """Labels of the immunity strata."""
+        return STRATA
+
+
+def _initial_strata(cfg: Config, sizes: np.ndarray) -> np.ndarray:
+    im = cfg.immunity
+    d2, d3, prior = (np.array(x) for x in (im.coverage_dose2_by_age, im.coverage_dose3_by_age, im.prior_infection_by_age))
+    # Boosted people count as dose3; prior infection is taken among the unboosted (configured that way),
+    # and is assumed to dominate a primary series for those who have both.
+    two_only = np.maximum(d2 - d3 - prior * (d2 - d3) / np.maximum(1 - d3, 1e-12), 0)
+    shares = np.zeros((len(STRATA), len(sizes)))
+    shares[DOSE3] = d3
+    shares[INF_RES] = prior
+    shares[DOSE2] = two_only
+    shares[NAIVE] = 1 - shares.sum(axis=0)
+    return shares * sizes
+
+
+def _protections(cfg: Config) -> tuple[np.ndarray, np.ndarray]:
+    """Total VE against infection and against severe disease, shape (n_variant, n_stratum)."""
+    im = cfg.immunity
+    ve_inf = np.array([0, im.ve_infection_dose2, im.ve_infection_dose3, im.ve_infection_prior,
+                       im.ve_infection_prior, im.ve_infection_waned])
+    ve_sev = np.array([0, im.ve_severe_dose2, im.ve_severe_dose3, im.ve_severe_prior,
+                       im.ve_severe_prior, im.ve_severe_waned])
+    inf, sev = [ve_inf], [ve_sev]
+    new = cfg.variants.new
+    if new is not None:
+        # Against the resident variant, immunity from the new one protects like any prior infection.
+        escaped = np.array([s != INF_NEW for s in range(len(STRATA))])
+        inf.append(np.where(escaped, ve_inf * (1 - new.immune_escape), ve_inf))
+        sev.append(np.where(escaped, ve_sev * (1 - new.severe_escape), ve_sev))
+    return np.array(inf), np.maximum(np.array(sev), np.array(inf))
+
+
+def next_generation_matrix(
+    population: Population, beta: float, infectious_days: float, susceptible: np.ndarray,
+    multipliers: Mapping[str, float] | None = None,
+) -> np.ndarray:
+    """Next-generation matrix ``K[a, b]``: infections in band ``a`` caused by one infection in band ``b``.
+
+    Parameters
+    ----------
+    population : Population
+        Sizes and contact matrices.
+    beta : float
+        Transmission rate per contact per day.
+    infectious_days : float
+        Mean infectious period.
+    susceptible : ndarray, shape (n_age,)
+        Susceptibility-weighted number of people by band (``N[a]`` when everyone is naive).
+    multipliers : mapping, optional
+        Contact multipliers by setting.
+    """
+    c = population.contact_matrix(multipliers)
+    n = population.sizes
+    return beta * infectious_days * c * susceptible[:, None] / n[None, :]
+
+
+def spectral_radius(k: np.ndarray) -> float:
+    """Largest absolute eigenvalue (R0 of a next-generation matrix)."""
+    return float(np.max(np.abs(np.linalg.eigvals(k))))
+
+
+def build_disease(cfg: Config, population: Population, day0_multipliers: Mapping[str, float]) -> Disease:
+    """Turn a config into engine-ready arrays, with ``beta`` set from R0 or Rt through the NGM."""
+    d, res, new = cfg.disease, cfg.variants.resident, cfg.variants.new
+    ve_inf, ve_sev = _protections(cfg)
+    susceptibility = 1 - ve_inf
+    with np.errstate(divide="ignore", invalid="ignore"):
+        severe_given_inf = np.where(susceptibility > 0, 1 - (1 - ve_sev) / susceptibility, 0.0)
+    keep = np.clip(1 - severe_given_inf, 0, 1)  # (n_variant, n_stratum)
+    multiplier = np.array([1.0] + ([new.severity_multiplier] if new else []))
+    p_sev = np.array(d.p_severe_by_age)[None, None, :] * (multiplier[:, None] * keep)[:, :, None]
+    p_crit = np.array(d.p_critical_by_age)[None, None, :] * (multiplier[:, None] * keep)[:, :, None]
+    total = p_sev + p_crit
+    scale = np.where(total > 1, 1 / np.maximum(total, 1e-300), 1.0)  # a multiplier cannot push risk past 1
+
+    strata0 = _initial_strata(cfg, population.sizes)
+    if res.r0 is not None:
+        target, susceptible, mult = res.r0, population.sizes, None
+    else:
+        target, susceptible, mult = res.rt_start, susceptibility[0] @ strata0, day0_multipliers
+    unit = spectral_radius(next_generation_matrix(population, 1.0, d.infectious_days, susceptible, mult))
+    if unit <= 0:
+        raise ValueError("no one can be infected: the contact matrix or susceptibility is zero")
+    beta_res = target / unit
+    beta = np.array([beta_res] + ([beta_res * new.transmissibility_multiplier] if new else []))
+
+    waning = cfg.immunity.waning_days
+    wanes = np.array([s in (DOSE2, DOSE3, INF_RES, INF_NEW) for s in range(len(STRATA))])
+    return Disease(
+        variants=(res.name,) + ((new.name,) if new else ()),
+        beta=beta,
+        susceptibility=susceptibility,
+        p_severe=p_sev * scale,
+        p_critical=p_crit * scale,
+        latent_days=d.latent_days,
+        latent_stages=d.latent_stages,
+        infectious_days=d.infectious_days,
+        infectious_stages=d.infectious_stages,
+        waning_per_day=1 / waning if waning else 0.0,
+        wanes=wanes,
+        boostable=np.array([s in (NAIVE, DOSE2, WANED) for s in range(len(STRATA))]),
+        recovered_to=np.array([INF_RES, INF_NEW][: len(beta)]),
+        initial_strata=strata0,
+    )
+
+
+def split_severity(
+    onsets: np.ndarray, disease: Disease, rng: np.random.Generator | None = None
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Split onsets into mild, severe (oxygen) and critical (ICU), summed to shape (n_age,).
+
+    Parameters
+    ----------
+    onsets : ndarray, shape (n_variant, n_stratum, n_age)
+        New onsets of the day, by the variant and the immunity stratum at infection.
+    disease : Disease
+        Severity probabilities.
+    rng : Generator, optional
+        With a generator, each person's outcome is drawn (integer onsets, as the agent-based engine
+        gives); without, expected values are returned (the compartmental engine).
+    """
+    if rng is None:
+        severe = onsets * disease.p_severe
+        critical = onsets * disease.p_critical
+    else:
+        n = np.rint(onsets).astype(np.int64)
+        p = np.stack([disease.p_severe, disease.p_critical, 1 - disease.p_severe - disease.p_critical], -1)
+        draws = rng.multinomial(n, np.clip(p, 0, 1))
+        severe, critical = draws[..., 0], draws[..., 1]
+        onsets = n
+    severe, critical = severe.sum(axis=(0, 1)), critical.sum(axis=(0, 1))
+    return onsets.sum(axis=(0, 1)) - severe - critical, severe, critical
+
+
+def reporting_delay_weights(cfg: Reporting, max_days: int = 60) -> np.ndarray:
+    """Probability that a report comes ``d`` days after onset, ``d = 0 ... max_days`` (discretised gamma).
+
+    A mean of 0 gives same-day reports; a standard deviation of 0 a fixed delay of ``round(mean)`` days.
+    """
+    w = np.zeros(max_days + 1)
+    mean, sd = cfg.delay_mean_days, cfg.delay_sd_days
+    if mean == 0 or sd == 0:
+        w[min(round(mean), max_days)] = 1.0
+        return w
+    shape, scale = (mean / sd) ** 2, sd**2 / mean
+    cdf = stats.gamma.cdf(np.arange(max_days + 2), shape, scale=scale)
+    w = np.diff(cdf)
+    return w / w.sum()

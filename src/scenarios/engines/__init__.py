@@ -1,0 +1,1 @@
+"""Transmission engines behind one daily interface (see :mod:`scenarios.engines.base`)."""
