@@ -1,0 +1,10 @@
+"""scenarios: epidemic surge planning for provinces.
+
+Project new-variant epidemics with an age-structured SEIR or an agent-based engine, compare oxygen, bed and
+ICU needs with provincial capacity, and tell when a surge plan's thresholds would be crossed.
+"""
+
+from .config import ConfigError, load_config
+from .simulate import run
+
+__all__ = ["ConfigError", "load_config", "run"]

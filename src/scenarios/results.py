@@ -1,0 +1,147 @@
+"""The results schema: one ``xarray.Dataset`` per run, its variables' metadata, and safe file writing.
+
+Every variable a run produces is declared in :data:`VARIABLES` with its dimensions, units, an English and a
+Vietnamese ``long_name`` and a CF ``cell_methods`` (``time: sum`` for flows over a day, ``time: point`` for
+stocks at the end of a day). ``time`` holds calendar dates; ``day`` (days since the start) sits beside it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import tempfile
+from collections.abc import Callable, Mapping
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import xarray as xr
+
+__all__ = ["VARIABLES", "Recorder", "write_atomic", "write_netcdf", "read_netcdf"]
+
+FLOW, STOCK = "time: sum", "time: point"
+
+
+def _var(dims: tuple[str, ...], units: str, long_name: str, long_name_vi: str, cell_methods: str) -> dict:
+    return {"dims": dims, "units": units, "long_name": long_name, "long_name_vi": long_name_vi,
+            "cell_methods": cell_methods}
+
+
+TA = ("time", "age_group")
+VARIABLES: dict[str, dict[str, Any]] = {
+    "new_infections": _var(TA, "people/day", "new infections", "ca nhiễm mới", FLOW),
+    "new_infections_by_variant": _var(
+        ("time", "variant"), "people/day", "new infections by variant", "ca nhiễm mới theo biến chủng", FLOW
+    ),
+    "new_onsets": _var(TA, "people/day", "new onsets of illness", "ca khởi phát mới", FLOW),
+    "new_onsets_mild": _var(TA, "people/day", "new onsets, mild (tier 1)", "ca nhẹ mới (tầng 1)", FLOW),
+    "new_onsets_severe": _var(
+        TA, "people/day", "new onsets needing oxygen (tier 2)", "ca mới cần thở oxy (tầng 2)", FLOW
+    ),
+    "new_onsets_critical": _var(
+        TA, "people/day", "new onsets needing ICU (tier 3)", "ca mới cần hồi sức tích cực (tầng 3)", FLOW
+    ),
+    "new_reported_cases": _var(TA, "people/day", "new reported cases", "ca mắc mới được báo cáo", FLOW),
+    "n_susceptible": _var(
+        TA, "people", "not infected, no post-infection immunity", "người chưa nhiễm", STOCK
+    ),
+    "n_exposed": _var(TA, "people", "infected, latent", "người nhiễm trong thời kỳ ủ bệnh", STOCK),
+    "n_infectious": _var(TA, "people", "infectious", "người có khả năng lây", STOCK),
+    "n_recovered": _var(TA, "people", "recovered, with post-infection immunity", "người đã khỏi", STOCK),
+    "n_by_immunity": _var(
+        ("time", "immunity", "age_group"), "people", "people not currently infected, by immunity stratum",
+        "người không đang nhiễm, theo nhóm miễn dịch", STOCK,
+    ),
+    "contact_multiplier": _var(
+        ("time", "setting"), "1", "contact multiplier by setting", "hệ số tiếp xúc theo môi trường", STOCK
+    ),
+}
+
+
+class Recorder:
+    """Collect one value per day per variable, then build the Dataset.
+
+    Parameters
+    ----------
+    start_date : date
+        Date of day 0.
+    n_days : int
+        Number of days.
+    coords : mapping
+        Labels of the non-time dimensions (``age_group``, ``variant``, ``immunity``, ``setting``...).
+    """
+
+    def __init__(self, start_date: dt.date, n_days: int, coords: Mapping[str, Any]):
+        self.start_date, self.n_days, self.coords = start_date, n_days, dict(coords)
+        self._data: dict[str, list] = {}
+
+    def add(self, day: int, **values: Any) -> None:
+        """Record ``name=value`` pairs for ``day`` (each name must be in :data:`VARIABLES`)."""
+        for name, value in values.items():
+            if name not in VARIABLES:
+                raise KeyError(f"{name!r} is not declared in results.VARIABLES")
+            self._data.setdefault(name, [None] * self.n_days)[day] = np.asarray(value, dtype=float)
+
+    def dataset(self, attrs: Mapping[str, Any], static: Mapping[str, xr.DataArray] | None = None) -> xr.Dataset:
+        """Build the Dataset: recorded variables with metadata, ``static`` extras, and ``attrs``."""
+        days = np.arange(self.n_days)
+        time = np.datetime64(self.start_date, "D") + days.astype("timedelta64[D]")
+        data_vars = {}
+        for name, series in self._data.items():
+            meta = VARIABLES[name]
+            data_vars[name] = xr.Variable(
+                meta["dims"], np.stack(series), {k: v for k, v in meta.items() if k != "dims"}
+            )
+        ds = xr.Dataset(data_vars, coords={"time": time.astype("datetime64[ns]"), **self.coords})
+        ds = ds.assign_coords(day=("time", days, {"units": "days", "long_name": "days since start"}))
+        ds["time"].attrs.update(long_name="date", standard_name="time")
+        for name, value in (static or {}).items():
+            ds[name] = value
+        ds.attrs.update({k: _attr(v) for k, v in attrs.items()})
+        return ds
+
+
+def _attr(value: Any) -> Any:
+    """NetCDF attributes take text and numbers only."""
+    if isinstance(value, str | int | float | np.integer | np.floating):
+        return value
+    return "" if value is None else str(value)
+
+
+@contextmanager
+def _temporary_beside(path: Path):
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.close(fd)
+    umask = os.umask(0)
+    os.umask(umask)
+    os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes 0600; results are ordinary files
+    try:
+        yield Path(tmp)
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+
+
+def write_atomic(path: str | Path, write: Callable[[Path], None]) -> Path:
+    """Call ``write(tmp)`` on a temporary file beside ``path``, then rename it into place.
+
+    A reader never sees a half-written file, and a failure leaves any earlier ``path`` untouched.
+    """
+    path = Path(path)
+    with _temporary_beside(path) as tmp:
+        write(tmp)
+    return path
+
+
+def write_netcdf(ds: xr.Dataset, path: str | Path) -> Path:
+    """Write ``ds`` as NetCDF (scipy backend: no native library needed), atomically."""
+    return write_atomic(path, lambda tmp: ds.to_netcdf(tmp, engine="scipy"))
+
+
+def read_netcdf(path: str | Path) -> xr.Dataset:
+    """Read a results file written by :func:`write_netcdf` into memory."""
+    with xr.open_dataset(path, engine="scipy") as ds:
+        return ds.load()

@@ -1,0 +1,211 @@
+"""The daily loop: one engine, one care module, indicators and policies, one results Dataset."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import importlib.metadata
+from pathlib import Path
+from typing import Literal
+
+import numpy as np
+import xarray as xr
+from tqdm.auto import tqdm
+
+from .config import AGE_GROUPS, SETTINGS, Config, load_config
+from .disease import STRATA, Disease, build_disease, reporting_delay_weights, split_severity
+from .engines.base import DayInputs, Engine
+from .engines.seir import CompartmentalEngine
+from .population import Population, build_population
+from .results import Recorder
+
+__all__ = ["run", "EngineName", "contact_multipliers", "imported_infections"]
+
+EngineName = Literal["seir", "abm"]
+SeedLike = int | np.random.SeedSequence | np.random.Generator | None
+
+
+def _version() -> str:
+    try:
+        return importlib.metadata.version("scenarios")
+    except importlib.metadata.PackageNotFoundError:  # pragma: no cover - running from a source tree
+        return "unknown"
+
+
+def _generator(seed: SeedLike) -> tuple[np.random.Generator, str]:
+    """Normalise a seed once; return the generator and a text that reproduces it."""
+    if isinstance(seed, np.random.Generator):
+        return seed, repr(seed.bit_generator.seed_seq)
+    seq = seed if isinstance(seed, np.random.SeedSequence) else np.random.SeedSequence(seed)
+    return np.random.default_rng(seq), str(seq.entropy)
+
+
+def contact_multipliers(config: Config, date: dt.date) -> dict[str, float]:
+    """Product of the multipliers of the interventions in force on ``date``, by setting."""
+    out = dict.fromkeys(SETTINGS, 1.0)
+    for iv in config.interventions:
+        if iv.active(date):
+            for s in SETTINGS:
+                out[s] *= getattr(iv, s)
+    return out
+
+
+def imported_infections(config: Config, population: Population, day: int) -> np.ndarray:
+    """Infections seeded on ``day``, shape (n_variant, n_age), spread over ages by population share.
+
+    Day 0 seeds the resident variant's initial infections; the new variant is imported at
+    ``imported_per_day`` for ``import_days`` days from its introduction date.
+    """
+    new = config.variants.new
+    out = np.zeros((1 + (new is not None), len(population.sizes)))
+    shares = population.sizes / population.total
+    if day == 0:
+        out[0] = config.variants.resident.initial_infections * shares
+    if new is not None:
+        since = day - (new.introduction_date - config.scenario.start_date).days
+        if 0 <= since < new.import_days:
+            out[1] = new.imported_per_day * shares
+    return out
+
+
+class Reporter:
+    """Reported cases by report date: a share of onsets, each reported after a delay.
+
+    Deterministic engines get the expectation (a convolution); stochastic ones a binomial draw for
+    ascertainment and a multinomial draw of delays.
+    """
+
+    def __init__(self, config: Config, n_days: int, n_age: int, rng: np.random.Generator | None):
+        self.ascertainment = config.reporting.ascertainment
+        self.weights = reporting_delay_weights(config.reporting)
+        self.rng = rng
+        self.pending = np.zeros((n_days + len(self.weights), n_age))
+
+    def step(self, day: int, onsets: np.ndarray) -> np.ndarray:
+        """Add the day's onsets (by age) and return the cases reported on ``day``."""
+        span = slice(day, day + len(self.weights))
+        if self.rng is None:
+            self.pending[span] += self.ascertainment * np.outer(self.weights, onsets)
+        else:
+            reported = self.rng.binomial(np.rint(onsets).astype(np.int64), self.ascertainment)
+            self.pending[span] += self.rng.multinomial(reported, self.weights).T
+        return self.pending[day]
+
+
+def _engine(name: str, config: Config, population: Population, disease: Disease,
+            rng: np.random.Generator) -> Engine:
+    if name == "seir":
+        return CompartmentalEngine(config, population, disease, rng)
+    if name == "abm":
+        from .engines.abm import AgentBasedEngine  # Mesa is imported only when asked for
+
+        return AgentBasedEngine(config, population, disease, rng)
+    raise ValueError(f"unknown engine {name!r}; allowed: 'seir', 'abm'")
+
+
+def run(
+    config: Config | str | Path,
+    engine: EngineName = "seir",
+    seed: SeedLike = 0,
+    progress: bool = False,
+) -> xr.Dataset:
+    """Run one what-if and return its results.
+
+    Parameters
+    ----------
+    config : Config or path
+        A validated config, or the path of a TOML file to load.
+    engine : {"seir", "abm"}
+        Compartmental (deterministic) or agent-based (stochastic) transmission.
+    seed : int, SeedSequence or Generator
+        Randomness for stochastic parts; the same seed gives the same results.
+    progress : bool
+        Show a progress bar (tqdm) over days.
+
+    Returns
+    -------
+    xarray.Dataset
+        Dims ``time`` (calendar dates, with a ``day`` coordinate), ``age_group`` and others by variable;
+        each variable has ``units``, ``long_name`` and ``cell_methods``; provenance in ``attrs``.
+
+    Examples
+    --------
+    >>> import scenarios
+    >>> cfg = scenarios.load_config("configs/homogeneous_r0_2.5.toml")
+    >>> ds = scenarios.run(cfg)
+    >>> round(float(ds.new_infections.sum()) / ds.attrs["population_total"], 3)
+    0.893
+    """
+    if not isinstance(config, Config):
+        config = load_config(config)
+    rng, entropy = _generator(seed)
+    n_days = config.scenario.horizon_days
+    start = config.scenario.start_date
+    population = build_population(config.population)
+    disease = build_disease(config, population, contact_multipliers(config, start))
+    model = _engine(engine, config, population, disease, rng)
+    stochastic_rng = rng if model.stochastic else None
+    reporter = Reporter(config, n_days, len(population.sizes), stochastic_rng)
+    recovered = np.isin(STRATA, ("infected_resident", "infected_new"))
+    rec = Recorder(start, n_days, {
+        "age_group": list(AGE_GROUPS), "variant": list(disease.variants),
+        "immunity": list(STRATA), "setting": list(SETTINGS),
+    })
+    # care (issue 3)
+    # indicators and policy (issue 4)
+
+    for day in tqdm(range(n_days), disable=not progress, desc=config.scenario.name, unit="day"):
+        date = start + dt.timedelta(days=day)
+        multipliers = contact_multipliers(config, date)
+        boosters = np.zeros(len(population.sizes))
+        inputs = DayInputs(day, multipliers, imported_infections(config, population, day), boosters)
+        flows = model.step(inputs)
+        mild, severe, critical = split_severity(flows.new_onsets, disease, stochastic_rng)
+        onsets = mild + severe + critical
+        rec.add(
+            day,
+            new_infections=flows.new_infections.sum(axis=(0, 1)),
+            new_infections_by_variant=flows.new_infections.sum(axis=(1, 2)),
+            new_onsets=onsets,
+            new_onsets_mild=mild,
+            new_onsets_severe=severe,
+            new_onsets_critical=critical,
+            new_reported_cases=reporter.step(day, onsets),
+            n_susceptible=flows.susceptible[~recovered].sum(axis=0),
+            n_recovered=flows.susceptible[recovered].sum(axis=0),
+            n_exposed=flows.exposed.sum(axis=0),
+            n_infectious=flows.infectious.sum(axis=0),
+            n_by_immunity=flows.susceptible,
+            contact_multiplier=[multipliers[s] for s in SETTINGS],
+        )
+
+    prov = config.provenance
+    attrs = {
+        "title": f"scenarios: {config.scenario.name}",
+        "scenario_name": config.scenario.name,
+        "area_name": population.name,
+        "province_code": population.province_code or "",
+        "population_total": population.total,
+        "start_date": start.isoformat(),
+        "engine": engine,
+        "seed": entropy,
+        "version": _version(),
+        "created": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        "config_path": prov.get("config_path", ""),
+        "config_text": prov.get("config_text", ""),
+        "overrides": prov.get("overrides", "{}"),
+        "config_json": config.model_dump_json(),
+        "config_sha256": hashlib.sha256(config.model_dump_json().encode()).hexdigest(),
+        "Conventions": "CF-1.8",
+    }
+    static = {
+        "population": xr.DataArray(
+            population.sizes, dims="age_group", attrs={"units": "people", "long_name": "population",
+                                                       "long_name_vi": "dân số"},
+        ),
+        "beta": xr.DataArray(
+            disease.beta, dims="variant",
+            attrs={"units": "1/(contact day)", "long_name": "transmission rate per contact"},
+        ),
+    }
+    return rec.dataset(attrs, static)
