@@ -10,6 +10,7 @@ from pydantic import PrivateAttr
 
 from .base import StrictModel
 from .model import Disease, Immunity, Intervention, Population, Reporting, Scenario, Variants
+from .surge import Levels, Policy, Thresholds
 
 __all__ = ["Config"]
 
@@ -24,6 +25,9 @@ class Config(StrictModel):
     immunity: Immunity = Immunity()
     interventions: tuple[Intervention, ...] = ()
     reporting: Reporting = Reporting()
+    thresholds: Thresholds = Thresholds()
+    levels: Levels | None = None
+    policies: tuple[Policy, ...] = ()
 
     _provenance: dict[str, Any] = PrivateAttr(default_factory=dict)
 
