@@ -50,7 +50,8 @@ def summary(ds: xr.Dataset) -> str:
     pop = ds.attrs["population_total"]
     lines = [
         f"{ds.attrs['scenario_name']} — {ds.attrs['area_name']} ({pop:,.0f} people), engine {ds.attrs['engine']}",
-        f"  infections: {float(total.sum()):,.0f} ({float(total.sum()) / pop:.1%} of the population), "
+        f"  infections (reinfections included): {float(total.sum()):,.0f} "
+        f"({float(total.sum()) / pop:.1%} of the population), "
         f"peak {float(total[peak]):,.0f}/day on {str(ds.time.values[peak])[:10]}",
         f"  reported cases: {float(reported.sum()):,.0f}",
     ]

@@ -94,16 +94,20 @@ class Disease:
 
 
 def _initial_strata(cfg: Config, sizes: np.ndarray) -> np.ndarray:
+    """People by stratum on day 0: boosted -> dose3; else previously infected -> infected_resident;
+    else two doses -> dose2 (prior infection independent of a primary series); the rest naive. Then the
+    configured share of every protected stratum starts in ``waned``."""
     im = cfg.immunity
     d2, d3, prior = (np.array(x) for x in (im.coverage_dose2_by_age, im.coverage_dose3_by_age, im.prior_infection_by_age))
-    # Boosted people count as dose3; prior infection is taken among the unboosted (configured that way),
-    # and is assumed to dominate a primary series for those who have both.
-    two_only = np.maximum(d2 - d3 - prior * (d2 - d3) / np.maximum(1 - d3, 1e-12), 0)
+    unboosted = np.maximum(1 - d3, 1e-12)
     shares = np.zeros((len(STRATA), len(sizes)))
     shares[DOSE3] = d3
     shares[INF_RES] = prior
-    shares[DOSE2] = two_only
+    shares[DOSE2] = np.maximum((d2 - d3) * (1 - prior / unboosted), 0)
     shares[NAIVE] = 1 - shares.sum(axis=0)
+    waned = shares[[DOSE2, DOSE3, INF_RES]] * im.initial_waned_share
+    shares[[DOSE2, DOSE3, INF_RES]] -= waned
+    shares[WANED] = waned.sum(axis=0)
     return shares * sizes
 
 

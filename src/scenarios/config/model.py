@@ -218,6 +218,10 @@ class Immunity(StrictModel):
         (0.0,) * N_AGE, units="1", source="user (default: none)",
         description="Share infected before day 0 (and not boosted since), by age.",
     )
+    initial_waned_share: Fraction = param(
+        0.0, units="1", source="user (default: all protection recent on day 0)",
+        description="Share of the vaccinated and previously infected whose protection has already waned by day 0.",
+    )
     ve_infection_dose2: Fraction = param(
         0.655, units="1", source="Andrews et al. NEJM 2022, 2x BNT vs symptomatic Omicron, 2-4 wk (recalled)",
         description="Protection against infection, two doses, before waning.",
