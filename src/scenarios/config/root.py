@@ -8,6 +8,7 @@ from typing import Any
 
 from pydantic import PrivateAttr
 
+from .abm import AgentBased
 from .base import StrictModel
 from .model import Disease, Immunity, Intervention, Population, Reporting, Scenario, Variants
 from .surge import Levels, Policy, Thresholds
@@ -28,6 +29,7 @@ class Config(StrictModel):
     thresholds: Thresholds = Thresholds()
     levels: Levels | None = None
     policies: tuple[Policy, ...] = ()
+    abm: AgentBased = AgentBased()
 
     _provenance: dict[str, Any] = PrivateAttr(default_factory=dict)
 
