@@ -1,0 +1,118 @@
+"""Every bad config gives one clear message naming the file and field, exit code 2, and writes nothing."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from scenarios.cli import main
+
+from .conftest import CONFIGS
+
+GOOD = """
+[scenario]
+name = "t"
+start_date = 2026-12-01
+horizon_days = 30
+[population]
+province = "Lai Châu"
+[variants.resident]
+r0 = 2.0
+"""
+
+CASES = {
+    "unknown key": (GOOD + "[disease]\nlatent_dayz = 3\n", ["disease.latent_dayz", "unknown key", "latent_days"]),
+    "wrong type": (GOOD.replace("horizon_days = 30", 'horizon_days = "thirty"'),
+                   ["scenario.horizon_days", "valid integer", "thirty"]),
+    "negative count": (GOOD + "[variants.new]\nintroduction_date = 2026-12-05\nimported_per_day = -3\n",
+                       ["variants.new.imported_per_day", "greater than or equal to 0"]),
+    "fraction above 1": (GOOD + "[reporting]\nascertainment = 1.5\n",
+                         ["reporting.ascertainment", "less than or equal to 1"]),
+    "end before start": (GOOD + '[[interventions]]\nname = "5K"\nstart_date = 2027-01-10\nend_date = 2027-01-01\n',
+                         ["interventions.0", "end_date 2027-01-01 is before start_date 2027-01-10"]),
+    "age structure does not sum": (GOOD.replace('province = "Lai Châu"', 'province = "Lai Châu"\nage_shares = [0.1, 0.1, 0.1, 0.1, 0.1, 0.1, 0.1, 0.1, 0.1]'),
+                                   ["population", "age_shares must sum to 1", "0.9"]),
+    "age structure wrong length": (GOOD.replace('province = "Lai Châu"', 'province = "Lai Châu"\nage_shares = [0.5, 0.5]'),
+                                   ["population.age_shares", "at least 9"]),
+    "unknown province": (GOOD.replace("Lai Châu", "Kien Gang"), ["population", "unknown province 'Kien Gang'", "Hà Nội"]),
+    "both r0 and rt": (GOOD.replace("r0 = 2.0", "r0 = 2.0\nrt_start = 1.2"), ["variants.resident", "exactly one of"]),
+    "missing section": ("[scenario]\nname='t'\nstart_date=2026-01-01\nhorizon_days=3\n",
+                        ["population: required field is missing", "variants: required field is missing"]),
+    "malformed TOML": (GOOD + "[disease\n", ["malformed TOML", "line"]),
+    "booster above two doses": (GOOD + "[immunity]\ncoverage_dose3_by_age = [0.5,0,0,0,0,0,0,0,0]\n",
+                                ["immunity", "coverage_dose3_by_age exceeds coverage_dose2_by_age"]),
+}
+
+
+def _run_cli(argv: list[str], capsys) -> tuple[int, str]:
+    code = main(argv)
+    return code, capsys.readouterr().err
+
+
+@pytest.mark.parametrize("case", sorted(CASES))
+@pytest.mark.parametrize("command", ["run", "validate"])
+def test_bad_config_gives_message_and_exit_2_and_writes_nothing(case, command, tmp_path, capsys):
+    text, expected = CASES[case]
+    path = tmp_path / "bad.toml"
+    path.write_text(text, encoding="utf-8")
+    out = tmp_path / "out"
+    argv = [command, str(path)] + (["--out", str(out)] if command == "run" else [])
+    code, err = _run_cli(argv, capsys)
+    assert code == 2
+    assert "Traceback" not in err
+    assert str(path) in err
+    for fragment in expected:
+        assert fragment in err
+    assert not out.exists()
+
+
+def test_missing_file(tmp_path, capsys):
+    code, err = _run_cli(["run", str(tmp_path / "nope.toml"), "--out", str(tmp_path / "o")], capsys)
+    assert code == 2 and "nope.toml: file not found" in err
+    assert not (tmp_path / "o").exists()
+
+
+def test_missing_extends_target_names_the_extending_file(tmp_path, capsys):
+    (tmp_path / "a.toml").write_text('extends = "missing.toml"\n' + GOOD, encoding="utf-8")
+    code, err = _run_cli(["validate", str(tmp_path / "a.toml")], capsys)
+    assert code == 2 and "missing.toml: file not found" in err and "a.toml: extends" in err
+
+
+def test_cycle_in_extends(tmp_path, capsys):
+    (tmp_path / "a.toml").write_text('extends = "b.toml"\n' + GOOD, encoding="utf-8")
+    (tmp_path / "b.toml").write_text('extends = "a.toml"\n', encoding="utf-8")
+    code, err = _run_cli(["validate", str(tmp_path / "a.toml")], capsys)
+    assert code == 2 and "cycle in 'extends'" in err and "a.toml -> " in err
+
+
+def test_error_names_the_base_file_that_set_the_bad_value(tmp_path, capsys):
+    (tmp_path / "base.toml").write_text(GOOD + "[reporting]\nascertainment = 2\n", encoding="utf-8")
+    (tmp_path / "whatif.toml").write_text('extends = "base.toml"\n[scenario]\nname = "w"\n', encoding="utf-8")
+    code, err = _run_cli(["validate", str(tmp_path / "whatif.toml")], capsys)
+    assert code == 2 and f"{tmp_path / 'base.toml'}: reporting.ascertainment" in err
+
+
+def test_bad_set_override_is_named(tmp_path, capsys):
+    path = tmp_path / "ok.toml"
+    path.write_text(GOOD, encoding="utf-8")
+    code, err = _run_cli(["validate", str(path), "--set", "reporting.ascertainment=-1"], capsys)
+    assert code == 2 and "--set: reporting.ascertainment" in err
+    code, err = _run_cli(["validate", str(path), "--set", "no-equals-sign"], capsys)
+    assert code == 2 and "expected KEY=VALUE" in err
+
+
+def test_failed_run_leaves_earlier_results_untouched(tmp_path, capsys):
+    good = tmp_path / "ok.toml"
+    good.write_text(GOOD, encoding="utf-8")
+    out = tmp_path / "out"
+    assert main(["run", str(good), "--out", str(out)]) == 0
+    before = (out / "results.nc").read_bytes()
+    assert main(["run", str(good), "--out", str(out), "--set", "scenario.horizon_days=0"]) == 2
+    assert (out / "results.nc").read_bytes() == before
+    assert sorted(p.name for p in out.iterdir()) == ["results.nc"]
+
+
+def test_shipped_configs_are_all_valid(capsys):
+    for path in sorted(Path(CONFIGS).glob("*.toml")):
+        assert main(["validate", str(path)]) == 0, capsys.readouterr().err
