@@ -10,6 +10,7 @@ from pydantic import PrivateAttr
 
 from .abm import AgentBased
 from .base import StrictModel
+from .health import Capacity, Care, Oxygen
 from .model import Disease, Immunity, Intervention, Population, Reporting, Scenario, Variants
 from .surge import Levels, Policy, Thresholds
 
@@ -30,6 +31,9 @@ class Config(StrictModel):
     levels: Levels | None = None
     policies: tuple[Policy, ...] = ()
     abm: AgentBased = AgentBased()
+    care: Care = Care()
+    capacity: Capacity = Capacity()
+    oxygen: Oxygen = Oxygen()
 
     _provenance: dict[str, Any] = PrivateAttr(default_factory=dict)
 
