@@ -58,7 +58,7 @@ WINDOW_DAYS = 7
 #: (summed over ``age_group`` where it has one). ``None`` marks inputs read from several variables.
 RAW_INPUTS: dict[str, str] = {
     "reported_cases": "new_reported_cases",
-    "oxygen_patients": "n_needing_oxygen",
+    "oxygen_patients": "needing_oxygen",
     "free_covid_beds": "beds_covid_free",
     "staffed_icu_beds": "icu_staffed_available",
     "free_staffed_icu_beds": "icu_staffed_free",
