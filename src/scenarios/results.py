@@ -59,6 +59,53 @@ VARIABLES: dict[str, dict[str, Any]] = {
 }
 
 
+# Surge-plan indicators, criteria, epidemic level and triggered responses (issue 4; definitions in
+# scenarios.indicators and docs/indicators.md). Indicators are the value on each date of a 7-day window
+# or a stock, so they are points in time (summing them over dates means nothing).
+VARIABLES.update({
+    "cases_7d_per_100k": _var(
+        ("time",), "cases per 100,000 per 7 days", "reported cases in the last 7 days per 100,000",
+        "số ca mắc mới trong 7 ngày qua trên 100.000 dân", STOCK,
+    ),
+    "oxygen_patients_7d_avg_per_100k": _var(
+        ("time",), "patients per 100,000", "patients needing oxygen, 7-day average, per 100,000",
+        "số người bệnh cần thở oxy trung bình 7 ngày trên 100.000 dân", STOCK,
+    ),
+    "free_covid_beds_per_100k": _var(
+        ("time",), "beds per 100,000", "free beds for COVID-19 patients per 100,000",
+        "số giường bệnh còn trống cho người bệnh COVID-19 trên 100.000 dân", STOCK,
+    ),
+    "staffed_icu_beds_per_100k": _var(
+        ("time",), "beds per 100,000", "ICU beds with enough staff per 100,000",
+        "số giường hồi sức tích cực có đủ nhân lực trên 100.000 dân", STOCK,
+    ),
+    "free_staffed_icu_beds_per_100k": _var(
+        ("time",), "beds per 100,000", "free staffed ICU beds per 100,000",
+        "số giường hồi sức tích cực có đủ nhân lực còn trống trên 100.000 dân", STOCK,
+    ),
+    "deaths_7d_per_100k": _var(
+        ("time",), "deaths per 100,000 per 7 days", "deaths in the last 7 days per 100,000",
+        "số ca tử vong trong 7 ngày qua trên 100.000 dân", STOCK,
+    ),
+    "criterion_met": _var(
+        ("time", "criterion"), "1", "surge-plan criterion met (1) or not (0)",
+        "tiêu chí kích hoạt phương án đạt (1) hay không (0)", STOCK,
+    ),
+    "plan_activated": _var(
+        ("time",), "1", "surge plan activation rule met (1) or not (0)",
+        "đạt điều kiện kích hoạt phương án (1) hay không (0)", STOCK,
+    ),
+    "epidemic_level": _var(("time",), "1", "epidemic level", "cấp độ dịch", STOCK),
+    "policy_in_force": _var(
+        ("time", "policy"), "1", "triggered response in force (1) or not (0)",
+        "biện pháp đáp ứng đang áp dụng (1) hay không (0)", STOCK,
+    ),
+    "policy_event": _var(
+        ("time", "policy"), "1", "triggered response events (flags: 1 triggered, 2 in force from this day, "
+        "4 lift decided, 8 ended)", "sự kiện của biện pháp đáp ứng", STOCK,
+    ),
+})
+
 class Recorder:
     """Collect one value per day per variable, then build the Dataset.
 
