@@ -12,8 +12,8 @@ import xarray as xr
 from scenarios.config import Config
 from scenarios.config.surge import (
     Policy,
-    ThresholdSet,
     Thresholds,
+    ThresholdSet,
     check_policies,
     load_threshold_set,
     shipped_threshold_sets,
@@ -31,7 +31,7 @@ def _ds(n, population=100_000, **series):
 
 
 def _analytic_first_day(t_star: float) -> int:
-    """First integer day with W(t) > threshold when W crosses it at t*: floor(t*)+1 (t* itself not counted)."""
+    """First integer day with W(t) > threshold when W crosses it at t*: floor(t*) + 1."""
     return math.floor(t_star) + 1
 
 
@@ -179,7 +179,8 @@ def test_user_file_inline_and_overrides(tmp_path):
     f = tmp_path / "mine.toml"
     f.write_text('name = "mine"\nactivation = "k_of_n"\nk = 2\n'
                  '[[criteria]]\nindicator = "cases_7d_per_100k"\noperator = ">="\nvalue = 200\n'
-                 '[[criteria]]\nindicator = "deaths_7d_per_100k"\noperator = ">"\nvalue = 1\n', encoding="utf-8")
+                 '[[criteria]]\nindicator = "deaths_7d_per_100k"\noperator = ">"\nvalue = 1\n',
+                 encoding="utf-8")
     ts = Thresholds(set="mine.toml").resolve(tmp_path)
     assert ts.criteria[0].operator == "≥" and ts.k_needed == 2 and ts.criteria[1].name == "deaths_7d_per_100k"
     inline = Thresholds(inline={"name": "x", "criteria": [

@@ -65,7 +65,6 @@ def test_strict_and_inclusive_operators_differ_exactly_at_equality(op, expected)
 
 
 def test_equality_through_the_whole_chain_daily_cases_to_weekly_rate():
-    # 7 days of 15 cases in 23,333.33... no: choose a population making the rate exactly 450 per 100k.
     population = 70_000  # 315 weekly cases = 450 per 100,000
     daily = np.full(10, 45.0)
     rate = compute_indicators({"reported_cases": daily}, population)["cases_7d_per_100k"]

@@ -1,4 +1,4 @@
-"""Triggered responses: timing, delays, durations, de-escalation, repeat, surge activation, record (issue 4)."""
+"""Triggered responses: timing, delays, durations, de-escalation, repeat, surge, record (issue 4)."""
 
 from __future__ import annotations
 
@@ -26,7 +26,8 @@ def test_contacts_in_force_from_trigger_day_plus_delay_until_the_end():
     contacts, _ = _run(eng, trigger)
     assert contacts.tolist() == [1.0] * 7 + [0.5] * 5  # in force from day 4 + 3 = 7
     assert eng.in_force[:, 0].tolist() == [0] * 7 + [1] * 5
-    assert eng.event_flags[4, 0] == EVENT_FLAGS["triggered"] and eng.event_flags[7, 0] == EVENT_FLAGS["in_force"]
+    assert eng.event_flags[4, 0] == EVENT_FLAGS["triggered"]
+    assert eng.event_flags[7, 0] == EVENT_FLAGS["in_force"]
     assert [e.event for e in eng.events] == ["triggered", "in_force"]
 
 
@@ -47,14 +48,15 @@ def test_repeat_fires_again_after_lifting():
     eng = PolicyEngine([p], 12)
     trigger = [True, False, False, False, True, True, False, False, False, False, False, False]
     contacts, _ = _run(eng, trigger)
-    # on day 1 quiet=1 (in force since day 1), day 2 quiet=2 -> lifted from day 3; refires day 4 -> from day 5.
+    # day 1 quiet=1 (in force since day 1), day 2 quiet=2 -> lifted from day 3; refires day 4 -> from day 5.
     assert contacts.tolist() == [1.0, 0.5, 0.5, 1.0, 1.0, 0.5, 0.5, 0.5, 1.0, 1.0, 1.0, 1.0]
     assert sum(e.event == "triggered" for e in eng.events) == 2
 
 
 def test_vaccination_campaign_doses_for_its_duration():
     doses = (0, 0, 0, 0, 0, 100, 200, 300, 50)
-    p = Policy(name="booster", action="vaccination", doses_per_day_by_age=doses, duration_days=4, delay_days=2)
+    p = Policy(name="booster", action="vaccination", doses_per_day_by_age=doses, duration_days=4,
+               delay_days=2)
     eng = PolicyEngine([p], 12)
     _, given = _run(eng, [False, True] + [True] * 10)
     assert given.tolist() == [0, 0, 0] + [650.0] * 4 + [0] * 5  # triggered day 1, days 3..6
@@ -105,7 +107,8 @@ def test_actions_table_from_results_flags():
     time = np.arange("2026-01-01", "2026-01-11", dtype="datetime64[D]").astype("datetime64[ns]")
     ds = xr.Dataset({"policy_event": (("time", "policy"), eng.event_flags.astype(float))},
                     coords={"time": time, "day": ("time", np.arange(10)), "policy": eng.names,
-                            "policy_action": ("policy", ["contacts"]), "policy_trigger": ("policy", ["activation"])})
+                            "policy_action": ("policy", ["contacts"]),
+                            "policy_trigger": ("policy", ["activation"])})
     table = actions(ds)
     assert table[["day", "event"]].values.tolist() == [[1, "triggered"], [3, "in_force"], [4, "lift_decided"],
                                                        [5, "ended"]]

@@ -21,9 +21,9 @@ the same functions serve the daily loop (:class:`IndicatorTracker`, values for d
 
 from __future__ import annotations
 
-import datetime as dt
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -31,6 +31,7 @@ import pandas as pd
 import xarray as xr
 
 from .config.surge import INDICATORS, Criterion, Levels, ThresholdSet, load_threshold_set
+from .results import write_atomic
 
 __all__ = [
     "INDICATORS",
@@ -43,12 +44,14 @@ __all__ = [
     "crossings",
     "evaluate",
     "first_true",
+    "format_crossings",
     "indicators_from_results",
     "levels_series",
     "per_100k",
     "rolling_mean",
     "rolling_sum",
     "sustained",
+    "write_crossings",
 ]
 
 #: Length of the plans' rolling windows ("in the last week", "7-day average").
@@ -135,7 +138,7 @@ def per_100k(x: np.ndarray | float, population: float) -> np.ndarray:
     """
     if not population > 0:
         raise ValueError(f"population must be positive (got {population!r})")
-    # Multiply first: the result is exact whenever the true rate is representable (450.0, not 450.00000000000006).
+    # Multiply first: exact whenever the true rate is representable (450.0, not 450.00000000000006).
     return np.asarray(x, dtype=float) * _SCALE / float(population)
 
 
@@ -213,7 +216,7 @@ def first_true(flags: np.ndarray) -> int | None:
 
 
 def compute_indicators(raw: Mapping[str, np.ndarray], population: float) -> dict[str, np.ndarray]:
-    """The plan indicators from daily series (time on the first axis).
+    """Compute the plan indicators from daily series (time on the first axis).
 
     Parameters
     ----------
@@ -306,7 +309,9 @@ class IndicatorTracker:
         Epidemic level table.
     """
 
-    def __init__(self, n_days: int, population: float, thresholds: ThresholdSet, levels: Levels | None = None):
+    def __init__(
+        self, n_days: int, population: float, thresholds: ThresholdSet, levels: Levels | None = None
+    ):
         self.population, self.thresholds, self.levels = float(population), thresholds, levels
         self.raw = {key: np.full(n_days, np.nan) for key in RAW_INPUTS}
         self.values = {name: np.full(n_days, np.nan) for name in INDICATORS}
@@ -382,7 +387,9 @@ def indicators_from_results(ds: xr.Dataset) -> xr.Dataset:
     raw = _raw_from_results(ds)
     present = [ds[n] for n in INDICATORS if n in ds] + list(raw.values())
     if not present:
-        raise ValueError("results have neither indicator variables nor any of: " + ", ".join(RAW_INPUTS.values()))
+        raise ValueError(
+            "results have neither indicator variables nor any of: " + ", ".join(RAW_INPUTS.values())
+        )
     template = xr.zeros_like(sum(xr.broadcast(*present)[:1], start=0.0))
     dims = ("time", *[d for d in template.dims if d != "time"])
     template = template.transpose(*dims)
@@ -459,8 +466,8 @@ def _one_table(
         if series is not None:
             flags = compare(series, ">", overflow_above)
             overflow_parts.append(flags)
-            row("overflow", name, "unmet_" + name.removeprefix("overflow_"), ">", overflow_above, "patients", 1,
-                flags)
+            var = "unmet_" + name.removeprefix("overflow_")
+            row("overflow", name, var, ">", overflow_above, "patients", 1, flags)
     if overflow_parts:
         row("overflow", "overflow", "unmet_oxygen + unmet_icu", ">", overflow_above, "patients", 1,
             np.logical_or.reduce(overflow_parts))
@@ -517,7 +524,8 @@ def crossings(
         Columns: ``kind, criterion, indicator, operator, threshold, unit, sustained_days,
         first_date, first_day, last_date, last_day, days_met, rank, lead_days, note``. ``first_date`` is the
         first date the criterion is met (NaT and ``<NA>`` when never); ``days_met`` counts the dates it
-        is met; ``note`` says when an indicator is missing from the results (then never met); ``rank`` orders the criteria by first date (1 fires first, ties share a rank);
+        is met; ``note`` says when an indicator is missing from the results (then never met);
+        ``rank`` orders the criteria by first date (1 fires first, ties share a rank);
         ``lead_days`` is the days from ``first_date`` to the first day of overflow (the warning window;
         negative when overflow comes first). ``df.attrs`` holds ``activation_date``,
         ``first_criterion``, ``overflow_date`` and ``lead_days`` of the activation (single runs).
@@ -571,6 +579,51 @@ def crossings(
 
 
 def threshold_set_attr(ts: ThresholdSet) -> str:
-    """The threshold set as JSON text, for ``ds.attrs["threshold_set"]``."""
+    """Return the threshold set as JSON text, for ``ds.attrs["threshold_set"]``."""
     return ts.model_dump_json()
 
+
+
+def format_crossings(df: pd.DataFrame) -> str:
+    """Format the crossings table as the few lines a planner reads first (the CLI summary leads with it).
+
+    Parameters
+    ----------
+    df : pandas.DataFrame
+        A single run's table from :func:`crossings`.
+    """
+
+    def when(r: pd.Series) -> str:
+        if pd.isna(r["first_day"]):
+            return "not crossed"
+        return f"{r['first_date']:%Y-%m-%d} (day {r['first_day']})"
+
+    name = df.attrs.get("threshold_set", "")
+    lines = [f"surge-plan thresholds ({name}): first date met, days met, days before overflow"]
+    for _, r in df[df["kind"].isin(["criterion", "activation", "level"])].iterrows():
+        rule = (f"{r['indicator']} {r['operator']} {r['threshold']:g}" if r["kind"] == "criterion"
+                else f"{r['operator']} of the criteria" if r["kind"] == "activation"
+                else f"epidemic level ≥ {r['threshold']:g}")
+        if r["kind"] == "criterion" and r["sustained_days"] > 1:
+            rule += f" for {r['sustained_days']} days"
+        lead = "" if pd.isna(r["lead_days"]) else f", {r['lead_days']} days before overflow"
+        note = f"  [{r['note']}]" if r.get("note") else ""
+        lines.append(f"  {r['criterion']:<12} {rule:<48} {when(r)}, {r['days_met']} days{lead}{note}")
+    ovf = df[df["criterion"] == "overflow"]
+    if len(ovf):
+        rule = "patients without oxygen or ICU care > 0"
+        lines.append(f"  {'overflow':<12} {rule:<48} {when(ovf.iloc[0])}")
+    act = df[df["criterion"] == "activation"].iloc[0]
+    first = df.attrs.get("first_criterion")
+    if pd.isna(act["first_day"]):
+        lines.append("  -> the plan's thresholds are not reached in this run")
+    else:
+        tail = (f", {act['lead_days']} days before the first overflow" if not pd.isna(act["lead_days"])
+                else ", with no overflow in the run")
+        lines.append(f"  -> plan activated on {act['first_date']:%Y-%m-%d} (first: {first}){tail}")
+    return "\n".join(lines)
+
+
+def write_crossings(df: pd.DataFrame, path: str | Path) -> Path:
+    """Write the crossings table as CSV (dates as YYYY-MM-DD, empty when never met), atomically."""
+    return write_atomic(path, lambda tmp: df.to_csv(tmp, index=False, date_format="%Y-%m-%d"))

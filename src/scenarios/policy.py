@@ -115,7 +115,9 @@ class PolicyEngine:
             if p.action != "surge":
                 continue
             if activate is None:
-                raise ValueError(f"policies.{i} ({p.name!r}): action 'surge' needs a health system with surge steps")
+                raise ValueError(
+                    f"policies.{i} ({p.name!r}): action 'surge' needs a health system with surge steps"
+                )
             if surge_steps is not None and p.step not in surge_steps:
                 raise ValueError(
                     f"policies.{i}.step: unknown surge step {p.step!r}; configured: "
@@ -179,7 +181,9 @@ class PolicyEngine:
                 what = f"level {level} (>= {p.trigger_level})" if holds else f"level {level}"
             else:
                 if p.trigger not in states:
-                    raise KeyError(f"policy {p.name!r}: no state for trigger {p.trigger!r}; have {', '.join(states)}")
+                    raise KeyError(
+                        f"policy {p.name!r}: no state for trigger {p.trigger!r}; have {', '.join(states)}"
+                    )
                 holds = bool(states[p.trigger])
                 what = f"{p.trigger} {'met' if holds else 'not met'}"
             if self._active(s, day):
@@ -210,7 +214,7 @@ class PolicyEngine:
 
 
 def actions(ds: xr.Dataset) -> pd.DataFrame:
-    """The fired actions of a run as a table, from ``policy_event`` in the results.
+    """List the fired actions of a run as a table, from ``policy_event`` in the results.
 
     Returns
     -------

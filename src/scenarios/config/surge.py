@@ -109,8 +109,15 @@ class Criterion(StrictModel):
     )
     source: str = Field("", description="Where the criterion comes from, quoting the plan.")
 
-    _check_operator = field_validator("operator")(classmethod(lambda cls, v: _operator(v)))
-    _check_indicator = field_validator("indicator")(classmethod(lambda cls, v: _indicator(v)))
+    @field_validator("operator")
+    @classmethod
+    def _check_operator(cls, v: str) -> str:
+        return _operator(v)
+
+    @field_validator("indicator")
+    @classmethod
+    def _check_indicator(cls, v: str) -> str:
+        return _indicator(v)
 
     @model_validator(mode="after")
     def _default_name(self) -> Criterion:
@@ -152,7 +159,9 @@ class ThresholdSet(StrictModel):
             raise ValueError(f"criteria: duplicate names {dup}; give each a distinct 'name'")
         if self.activation == "k_of_n":
             if self.k is None or self.k > len(self.criteria):
-                raise ValueError(f"activation 'k_of_n' needs k between 1 and {len(self.criteria)} (got {self.k})")
+                raise ValueError(
+                    f"activation 'k_of_n' needs k between 1 and {len(self.criteria)} (got {self.k})"
+                )
         elif self.k is not None:
             raise ValueError("k is used only with activation = 'k_of_n'")
         return self
@@ -163,7 +172,7 @@ class ThresholdSet(StrictModel):
         return {"any": 1, "all": len(self.criteria)}.get(self.activation, self.k or 1)
 
     def criterion(self, name: str) -> Criterion:
-        """The criterion called ``name``."""
+        """Return the criterion called ``name``."""
         for c in self.criteria:
             if c.name == name:
                 return c
@@ -190,7 +199,7 @@ def _looks_like_path(text: str) -> bool:
 
 def load_threshold_set(ref: str | Path | ThresholdSet | dict[str, Any], base_dir: str | Path | None = None
                        ) -> ThresholdSet:
-    """A threshold set from a shipped name, a TOML file, a table, or as is.
+    """Load a threshold set from a shipped name, a TOML file or a table (a set is returned as is).
 
     Parameters
     ----------
@@ -238,10 +247,15 @@ class CriterionOverride(StrictModel):
         None, units="days", source="user", description="Days in a row before the criterion is met.", ge=1
     )
 
-    _check_operator = field_validator("operator")(classmethod(lambda cls, v: v if v is None else _operator(v)))
-    _check_indicator = field_validator("indicator")(
-        classmethod(lambda cls, v: v if v is None else _indicator(v))
-    )
+    @field_validator("operator")
+    @classmethod
+    def _check_operator(cls, v: str | None) -> str | None:
+        return v if v is None else _operator(v)
+
+    @field_validator("indicator")
+    @classmethod
+    def _check_indicator(cls, v: str | None) -> str | None:
+        return v if v is None else _indicator(v)
 
 
 class Thresholds(StrictModel):
@@ -256,7 +270,8 @@ class Thresholds(StrictModel):
     activation: Activation | None = Field(None, description="Override the set's activation rule.")
     k: int | None = param(None, units="criteria", source="user", description="k for 'k_of_n'.", ge=1)
     override: dict[str, CriterionOverride] = Field(
-        default_factory=dict, description="Per criterion name: indicator/operator/value/sustained_days to change."
+        default_factory=dict,
+        description="Per criterion name: indicator/operator/value/sustained_days to change.",
     )
 
     @model_validator(mode="after")
@@ -266,7 +281,7 @@ class Thresholds(StrictModel):
         return self
 
     def resolve(self, base_dir: str | Path | None = None) -> ThresholdSet:
-        """The threshold set in force: the chosen set with the overrides applied.
+        """Return the threshold set in force: the chosen set with the overrides applied.
 
         Parameters
         ----------
@@ -278,11 +293,14 @@ class Thresholds(StrictModel):
         names = [c.name for c in base.criteria]
         for name, change in self.override.items():
             if name not in names:
-                raise ValueError(f"override: no criterion {name!r} in set {base.name!r}; it has: {', '.join(names)}")
+                raise ValueError(
+                    f"override: no criterion {name!r} in set {base.name!r}; it has: {', '.join(names)}"
+                )
             crit = data["criteria"][names.index(name)]
             changes = change.model_dump(exclude_none=True)
             crit.update(changes)
-            crit["source"] += " [changed in config: " + ", ".join(f"{k} = {v}" for k, v in changes.items()) + "]"
+            changed = ", ".join(f"{k} = {v}" for k, v in changes.items())
+            crit["source"] += f" [changed in config: {changed}]"
         if self.activation is not None:
             data["activation"] = self.activation
             data["k"] = self.k
@@ -346,7 +364,9 @@ class Policy(StrictModel):
         description="Days from the assessment date to the first day the response is in force.", ge=1, le=365,
     )
     home: float = param(1.0, units="1", source="user", description="Multiplier on home contacts.", ge=0, le=5)
-    school: float = param(1.0, units="1", source="user", description="Multiplier on school contacts.", ge=0, le=5)
+    school: float = param(
+        1.0, units="1", source="user", description="Multiplier on school contacts.", ge=0, le=5
+    )
     work: float = param(1.0, units="1", source="user", description="Multiplier on work contacts.", ge=0, le=5)
     community: float = param(
         1.0, units="1", source="user", description="Multiplier on community contacts.", ge=0, le=5
@@ -366,7 +386,9 @@ class Policy(StrictModel):
         description="Lift the response once its trigger has not held for this many days in a row "
         "(not for 'surge').", ge=1,
     )
-    repeat: bool = Field(False, description="Fire again when the trigger holds again after being lifted/ended.")
+    repeat: bool = Field(
+        False, description="Fire again when the trigger holds again after being lifted or ended."
+    )
 
     @field_validator("trigger")
     @classmethod
@@ -390,17 +412,25 @@ class Policy(StrictModel):
         if self.action == "contacts" and not scaled:
             raise ValueError("action 'contacts' needs at least one of home, school, work, community != 1")
         if self.action != "contacts" and scaled:
-            raise ValueError(f"home/school/work/community apply only to action 'contacts' (action is {self.action!r})")
+            raise ValueError(
+                f"home/school/work/community apply only to action 'contacts' (action is {self.action!r})"
+            )
         if self.action == "surge":
             if not self.step:
-                raise ValueError("action 'surge' needs 'step': the name of a surge step in the capacity config")
+                raise ValueError(
+                    "action 'surge' needs 'step': the name of a surge step in the capacity config"
+                )
             if self.deescalate_after_days is not None or self.duration_days is not None:
-                raise ValueError("action 'surge' opens capacity for good: drop deescalate_after_days/duration_days")
+                raise ValueError(
+                    "action 'surge' opens capacity for good: drop deescalate_after_days/duration_days"
+                )
         elif self.step is not None:
             raise ValueError("'step' applies only to action 'surge'")
         if self.action == "vaccination":
             if self.doses_per_day_by_age is None or len(self.doses_per_day_by_age) != N_AGE:
-                raise ValueError(f"action 'vaccination' needs doses_per_day_by_age with {N_AGE} values (0-9 ... 80+)")
+                raise ValueError(
+                    f"action 'vaccination' needs doses_per_day_by_age with {N_AGE} values (0-9 ... 80+)"
+                )
             if self.duration_days is None:
                 raise ValueError("action 'vaccination' needs duration_days (length of the campaign)")
         elif self.doses_per_day_by_age is not None:
@@ -424,5 +454,6 @@ def check_policies(policies: tuple[Policy, ...], thresholds: ThresholdSet, level
             continue
         if p.trigger not in allowed:
             raise ValueError(
-                f"policies.{i}.trigger: unknown trigger {p.trigger!r}; allowed: {', '.join(allowed)}, 'level N'"
+                f"policies.{i}.trigger: unknown trigger {p.trigger!r}; "
+                f"allowed: {', '.join(allowed)}, 'level N'"
             )
