@@ -49,3 +49,14 @@ def test_console_script_is_installed_and_validates():
     result = subprocess.run([sys.executable, "-m", "scenarios.cli", "validate", str(CONFIGS / "ha_noi.toml")],
                             capture_output=True, text=True, check=False)
     assert result.returncode == 0 and "valid" in result.stdout
+
+
+def test_validate_show_prints_resolved_config_with_defaults(capsys):
+    import json
+
+    assert main(["validate", str(CONFIGS / "phong_tho_new_variant.toml"), "--show"]) == 0
+    text = capsys.readouterr().out
+    resolved = json.loads(text[text.index("{"):])
+    assert resolved["population"]["total"] == 80000                      # from phong_tho.toml
+    assert resolved["variants"]["new"]["immune_escape"] == 0.6            # from the what-if
+    assert resolved["disease"]["latent_days"] == 4.6                      # a default

@@ -35,6 +35,7 @@ def _parser() -> argparse.ArgumentParser:
     v.add_argument("config", type=Path, help="what-if config file (TOML)")
     v.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
                    help="override a config value (repeatable)")
+    v.add_argument("--show", action="store_true", help="print the resolved config, every default included (JSON)")
     return p
 
 
@@ -72,6 +73,8 @@ def _validate(args: argparse.Namespace) -> int:
     config = _load(args)
     s = config.scenario
     print(f"{args.config}: valid — '{s.name}', {s.start_date} to {s.end_date} ({s.horizon_days} days)")
+    if args.show:
+        print(config.model_dump_json(indent=2))
     return 0
 
 
