@@ -50,7 +50,7 @@ def m3_per_day(flow_l_per_min: float) -> float:
     >>> round(m3_per_day(10.0), 10)
     14.4
     """
-    return flow_l_per_min * M3_PER_DAY_PER_L_PER_MIN
+    return flow_l_per_min * 60 * 24 / 1000
 
 
 def cylinder_m3(oxygen: Oxygen) -> float:

@@ -1,0 +1,436 @@
+"""Three-tier care (tháp 3 tầng): admissions, occupancy, overflow, deaths and oxygen, for both engines.
+
+The daily loop gives :meth:`Care.step` the day's onsets of severe (tier 2, oxygen) and critical (tier 3,
+ICU) illness by age, already split by :func:`scenarios.disease.split_severity` (variant severity multiplier
+and vaccine protection against severe disease act there). Everything after onset happens here.
+
+One implementation, two modes
+-----------------------------
+Every delay and stay is a gamma distribution discretised to whole days with its mean kept exactly
+(:func:`day_kernel`). People are held in *cohort buffers*: counts by kind (outcome), age and days until
+their next event. A patient entering a buffer has the day of their event drawn from the kernel: the
+deterministic mode (``rng=None``, the compartmental engine) adds the expected counts ``n x kernel``; the
+stochastic mode (agent-based engine) draws ``multinomial(n, kernel)``. Outcomes are ``n x p`` or
+``binomial(n, p)``; choosing *who* gets a free bed, or loses one, is proportional or a multivariate
+hypergeometric draw. Both modes run the same code, so the balance identities hold exactly in both, and
+mean census = admission rate x mean stay (Little's law) holds because a patient admitted on day ``t`` with
+stay ``L`` days is in the end-of-day census on days ``t ... t+L-1`` and leaves on day ``t+L``.
+
+Pathway
+-------
+1. Onset -> seeking admission after ``onset_to_admission`` (the patient is in tier 1 meanwhile).
+2. Critical patients ask for a staffed ICU bed, severe ones for an oxygen bed. Outcome (death or recovery)
+   is drawn on admission with the fatality *with* care; the stay depends on the outcome. ICU survivors step
+   down to a tier-2 bed for ``los_stepdown`` (before any new admission; if none is free they go home).
+3. Overflow: a patient who finds no place starts an untreated course with the fatality *without* care
+   (squire's "get / not get" structure). With ``overflow = "lost"`` (default, squire) they stay without care;
+   with ``"queue"`` they wait and are admitted, before new arrivals, when a place frees up, unless the
+   untreated course ends first. Critical patients without ICU are not given tier-2 beds (as squire).
+   Fates are coupled (one frailty per patient, see :meth:`Care._treat`): a waiting patient who would have
+   survived untreated survives when admitted, so earlier or more care never adds a death.
+4. Capacity that falls (staff absence, oxygen) displaces patients at random into the untreated course
+   (step-down patients are discharged instead), so census never exceeds capacity.
+
+Oxygen
+------
+ICU patients use ``flow_critical``, tier-2 patients (step-down included) ``flow_severe``. ICU is served
+first: the day's supply limits ICU places to ``supply / ICU use`` and tier-2 places to what is left over
+divided by the tier-2 use. A patient who could have a bed but no oxygen is therefore not admitted and
+counts in ``unmet_oxygen``. Demand counts everyone who needs oxygen (in a bed or not): it is what the
+area would need; ``oxygen_unmet_m3_per_day = max(0, demand - supply)``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from scipy import stats
+
+from .capacity import HealthSystem, build_health_system, cylinder_m3, m3_per_day
+from .config import N_AGE, Config
+from .config.health import Care as CareConfig
+from .config.health import Duration, Oxygen
+
+__all__ = ["CARE_VARIABLES", "Care", "build_care", "day_kernel"]
+
+# Names Care.step returns (each declared in results.VARIABLES).
+CARE_VARIABLES: tuple[str, ...] = (
+    "census_home", "census_oxygen", "census_icu", "unmet_oxygen", "unmet_icu", "needing_oxygen",
+    "admissions_oxygen", "admissions_icu", "stepdowns_icu_to_oxygen", "discharges_oxygen", "discharges_icu",
+    "deaths_in_oxygen_bed", "deaths_in_icu", "displaced_oxygen", "displaced_icu", "new_unmet_oxygen",
+    "new_unmet_icu", "recoveries_without_care", "deaths", "deaths_without_care",
+    "oxygen_demand_m3_per_day", "oxygen_used_m3_per_day", "oxygen_supply_m3_per_day",
+    "oxygen_unmet_m3_per_day", "oxygen_demand_cylinders_per_day", "oxygen_demand_liquid_tonnes_per_day",
+    "beds_oxygen_available", "beds_icu_available", "icu_staffed_available", "beds_covid_free",
+    "icu_staffed_free", "staff_absence",
+)
+
+
+def day_kernel(duration: Duration, minimum: int = 0, tail: float = 1e-12, max_days: int = 400) -> np.ndarray:
+    """Probability that a duration lasts ``minimum + k`` whole days, ``k = 0, 1, ...``.
+
+    The duration is ``minimum + Y`` with ``Y`` gamma-distributed (mean ``mean_days - minimum``, standard
+    deviation ``sd_days``), discretised with triangular weights (``P(k) = E[max(0, 1 - |Y - k|)]``), which
+    keeps the mean exactly. A standard deviation of 0 (or a mean at or below ``minimum``) gives a fixed
+    duration split between the two nearest days (at least ``minimum``).
+
+    Parameters
+    ----------
+    duration : Duration
+        Mean and standard deviation in days.
+    minimum : int
+        Shortest duration in days (1 for stays, 0 for delays).
+    tail : float
+        Probability beyond the last day that may be cut off (the kernel is renormalised).
+    max_days : int
+        Longest kernel.
+
+    Returns
+    -------
+    ndarray, shape (n,)
+        Non-negative weights summing to 1.
+
+    Examples
+    --------
+    >>> from scenarios.config.health import Duration
+    >>> k = day_kernel(Duration(mean_days=9, sd_days=6.364), minimum=1)
+    >>> round(float(k @ (1 + np.arange(len(k)))), 6)
+    9.0
+    >>> day_kernel(Duration(mean_days=2.25, sd_days=0)).tolist()
+    [0.0, 0.0, 0.75, 0.25]
+    """
+    mean = max(duration.mean_days - minimum, 0.0)
+    sd = duration.sd_days
+    if mean == 0 or sd == 0:
+        lo = int(np.floor(mean))
+        w = np.zeros(lo + 2)
+        w[lo], w[lo + 1] = 1 - (mean - lo), mean - lo
+        return np.trim_zeros(w, "b")
+    shape, scale = (mean / sd) ** 2, sd**2 / mean
+    last = int(min(max_days, np.ceil(stats.gamma.ppf(1 - tail, shape, scale=scale)) + 2))
+    j = np.arange(last + 1, dtype=float)
+    cdf = lambda x: stats.gamma.cdf(x, shape, scale=scale)  # noqa: E731
+    part = lambda x: mean * stats.gamma.cdf(x, shape + 1, scale=scale)  # E[Y; Y <= x]  # noqa: E731
+    w = (part(j) - part(j - 1)) - (j - 1) * (cdf(j) - cdf(j - 1)) + (j + 1) * (cdf(j + 1) - cdf(j)) \
+        - (part(j + 1) - part(j))
+    w = np.clip(w, 0, None)
+    return w / w.sum()
+
+
+class _Buffer:
+    """People waiting for their next event, by kind, age band and days until the event."""
+
+    def __init__(self, n_kind: int, n_days: int, rng: np.random.Generator | None):
+        self.rng = rng
+        self.n = np.zeros((n_kind, N_AGE, n_days), dtype=float if rng is None else np.int64)
+
+    def add(self, kind: int, people: np.ndarray, kernel: np.ndarray) -> None:
+        """Schedule ``people`` (by age) to their event ``k`` days from now with probability ``kernel[k]``."""
+        if self.rng is None:
+            self.n[kind, :, : len(kernel)] += people[:, None] * kernel[None, :]
+        else:
+            self.n[kind, :, : len(kernel)] += self.rng.multinomial(people, kernel)
+
+    def pop(self) -> np.ndarray:
+        """Remove and return the people whose event is today, shape (n_kind, n_age); move the rest a day."""
+        due = self.n[..., 0].copy()
+        self.n[..., :-1] = self.n[..., 1:]
+        self.n[..., -1] = 0
+        return due
+
+    def by_kind(self) -> np.ndarray:
+        """People by kind and age, shape (n_kind, n_age)."""
+        return self.n.sum(axis=-1)
+
+    def total(self) -> np.ndarray:
+        """People by age."""
+        return self.n.sum(axis=(0, 2))
+
+    def take(self, how_many: float) -> np.ndarray:
+        """Remove ``how_many`` people chosen at random (proportionally); return them by kind and age."""
+        taken = _choose(self.n, how_many, self.rng)
+        self.n -= taken
+        return taken.sum(axis=-1)
+
+
+def _choose(counts: np.ndarray, how_many: float, rng: np.random.Generator | None) -> np.ndarray:
+    """Pick ``min(how_many, total)`` of ``counts`` at random: proportionally, or hypergeometric with ``rng``."""
+    total = counts.sum()
+    if total <= 0 or how_many <= 0:
+        return np.zeros_like(counts)
+    if rng is None:
+        return counts * min(1.0, how_many / total)
+    k = int(min(how_many, total))
+    return rng.multivariate_hypergeometric(counts.ravel(), k).reshape(counts.shape)
+
+
+@dataclass(frozen=True)
+class _Kernels:
+    delay: np.ndarray
+    home: np.ndarray
+    ox_live: np.ndarray
+    ox_die: np.ndarray
+    icu_live: np.ndarray
+    icu_die: np.ndarray
+    stepdown: np.ndarray
+    un_ox_live: np.ndarray
+    un_ox_die: np.ndarray
+    un_icu_live: np.ndarray
+    un_icu_die: np.ndarray
+
+    @classmethod
+    def build(cls, c: CareConfig) -> _Kernels:
+        stay = lambda d: day_kernel(d, minimum=1)  # noqa: E731
+        return cls(
+            delay=day_kernel(c.onset_to_admission, minimum=0),
+            home=stay(Duration(mean_days=max(c.home_care_days, 1.0), sd_days=0)),
+            ox_live=stay(c.los_oxygen_survive), ox_die=stay(c.los_oxygen_die),
+            icu_live=stay(c.los_icu_survive), icu_die=stay(c.los_icu_die), stepdown=stay(c.los_stepdown),
+            un_ox_live=stay(c.untreated_oxygen_survive), un_ox_die=stay(c.untreated_oxygen_die),
+            un_icu_live=stay(c.untreated_icu_survive), un_icu_die=stay(c.untreated_icu_die),
+        )
+
+    def longest(self) -> int:
+        return max(len(k) for k in vars(self).values())
+
+
+LIVE, DIE, STEPDOWN = 0, 1, 2  # kinds in the bed and untreated buffers
+OXYGEN, ICU = 0, 1  # kinds in the pre-admission buffer
+
+
+class Care:
+    """The three-tier care pathway of one run; call :meth:`step` once per day.
+
+    Parameters
+    ----------
+    care : Care (config section)
+        Pathway: delays, stays, fatality with and without care, overflow rule.
+    oxygen : Oxygen (config section)
+        Flows per patient and unit conversions.
+    capacity : HealthSystem
+        Beds, ICU and oxygen supply over time; ``care.capacity.activate(step, day)`` opens a surge step.
+    rng : Generator, optional
+        ``None``: expected values (compartmental engine). A generator: integer people and random draws
+        (agent-based engine); then onsets must be whole numbers.
+
+    Examples
+    --------
+    >>> import datetime as dt
+    >>> from scenarios.config.health import Capacity, Care as CareConfig, Oxygen
+    >>> from scenarios.capacity import HealthSystem
+    >>> hs = HealthSystem(Capacity(beds_oxygen=10, beds_icu=2), Oxygen(), 1e5, dt.date(2027, 1, 1))
+    >>> care = Care(CareConfig(), Oxygen(), hs)
+    >>> severe = np.zeros(9); severe[6] = 20.0
+    >>> out = [care.step(day, severe, np.zeros(9)) for day in range(60)]
+    >>> round(float(out[-1]["census_oxygen"].sum()), 6)  # every bed full
+    10.0
+    """
+
+    def __init__(self, care: CareConfig, oxygen: Oxygen, capacity: HealthSystem,
+                 rng: np.random.Generator | None = None):
+        self.config, self.oxygen, self.capacity, self.rng = care, oxygen, capacity, rng
+        self.kernels = k = _Kernels.build(care)
+        n = k.longest() + 1
+        self.pre = _Buffer(2, n, rng)  # seeking admission: OXYGEN / ICU need
+        self.home = _Buffer(1, n, rng)  # mild cases in home care
+        self.ward = _Buffer(3, n, rng)  # tier-2 beds: LIVE, DIE, STEPDOWN (after ICU)
+        self.icu = _Buffer(2, n, rng)  # staffed ICU beds: LIVE (then step-down), DIE
+        self.un_ox = _Buffer(2, n, rng)  # needing oxygen without it: LIVE, DIE
+        self.un_icu = _Buffer(2, n, rng)  # critical without ICU: LIVE, DIE
+        self.p_die_ox = np.array(care.p_death_oxygen_by_age)
+        self.p_die_icu = np.array(care.p_death_icu_by_age)
+        self.p_die_un_ox = np.maximum(care.p_death_oxygen_untreated, self.p_die_ox)
+        self.p_die_un_icu = np.maximum(care.p_death_icu_untreated, self.p_die_icu)
+        self.use_ox = m3_per_day(oxygen.flow_severe_l_per_min)
+        self.use_icu = m3_per_day(oxygen.flow_critical_l_per_min)
+
+    # -- helpers -------------------------------------------------------------------------------------
+    def _people(self, x: np.ndarray | None) -> np.ndarray:
+        if x is None:
+            x = np.zeros(N_AGE)
+        x = np.asarray(x, dtype=float)
+        if self.rng is None:
+            return x
+        r = np.rint(x)
+        if np.any(np.abs(x - r) > 1e-9):
+            raise ValueError("the stochastic care mode needs whole numbers of people")
+        return r.astype(np.int64)
+
+    def _deaths(self, n: np.ndarray, p: np.ndarray) -> np.ndarray:
+        return n * p if self.rng is None else self.rng.binomial(n, p)
+
+    def _places(self, x: float) -> float:
+        """Places usable on the day: whole beds in the stochastic mode."""
+        x = max(x, 0.0)
+        return x if self.rng is None else float(np.floor(x + 1e-9))
+
+    def _enter(self, buf: _Buffer, people: np.ndarray, p_die: np.ndarray, live: np.ndarray,
+               die: np.ndarray, known_dead: np.ndarray | None = None) -> None:
+        """Draw who of ``people`` dies (probability ``p_die``), add ``known_dead`` deaths, and schedule both."""
+        dead = self._deaths(people, p_die)
+        if known_dead is not None:
+            dead = dead + known_dead
+            people = people + known_dead
+        buf.add(LIVE, people - dead, live)
+        buf.add(DIE, dead, die)
+
+    def _fill(self, free: float, queue: _Buffer | None, arrivals: np.ndarray
+              ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Give ``free`` places: waiting patients first (queue mode), then today's arrivals.
+
+        Returns the waiting patients admitted, by kind (LIVE, DIE: their untreated fate) and age; the
+        arrivals admitted, by age; and the arrivals not admitted, by age.
+        """
+        waiting = np.zeros((2, N_AGE), dtype=arrivals.dtype)
+        if queue is not None and free > 0:
+            waiting = queue.take(free)
+            free -= waiting.sum()
+        admitted = _choose(arrivals, free, self.rng)
+        return waiting, admitted, arrivals - admitted
+
+    def _treat(self, buf: _Buffer, waiting: np.ndarray, new: np.ndarray, p_t: np.ndarray, p_un: np.ndarray,
+               live: np.ndarray, die: np.ndarray) -> None:
+        """Admit new arrivals (fatality with care) and waiting patients, coupled to their untreated fate.
+
+        Coupling: each patient has one frailty ``U ~ Uniform(0, 1)`` and dies with care if ``U < p_t``,
+        without if ``U < p_un`` (``p_t <= p_un``). So a waiting patient who would have survived untreated
+        survives with care, and one who would have died dies with care with probability ``p_t / p_un``:
+        care, or earlier care, never adds a death.
+        """
+        ratio = np.divide(p_t, p_un, out=np.zeros_like(p_t), where=p_un > 0)
+        self._enter(buf, new, p_t, live, die)
+        dead = self._deaths(waiting[DIE], ratio)
+        buf.add(LIVE, waiting[LIVE] + waiting[DIE] - dead, live)
+        buf.add(DIE, dead, die)
+
+    def _untreat(self, buf: _Buffer, new: np.ndarray, displaced: np.ndarray, p_t: np.ndarray,
+                 p_un: np.ndarray, live: np.ndarray, die: np.ndarray) -> None:
+        """Start untreated courses: new arrivals without a place, and patients displaced from a bed.
+
+        With the coupling of :meth:`_treat`, a displaced patient who would have died with care dies, and
+        one who would have survived dies with probability ``(p_un - p_t) / (1 - p_t)``.
+        """
+        extra = np.divide(p_un - p_t, 1 - p_t, out=np.ones_like(p_t), where=p_t < 1)
+        self._enter(buf, new, p_un, live, die)
+        self._enter(buf, displaced[LIVE], extra, live, die, known_dead=displaced[DIE])
+
+    # -- the day -------------------------------------------------------------------------------------
+    def step(self, day: int, severe: np.ndarray, critical: np.ndarray, mild: np.ndarray | None = None,
+             prevalence: float = 0.0) -> dict[str, np.ndarray]:
+        """Advance care by one day.
+
+        Parameters
+        ----------
+        day : int
+            Days since the start (for capacity and surge steps).
+        severe, critical : ndarray, shape (n_age,)
+            Today's onsets needing oxygen (tier 2) / ICU (tier 3).
+        mild : ndarray, shape (n_age,), optional
+            Today's mild onsets, for the tier-1 home-care census.
+        prevalence : float
+            Community prevalence (infectious / population), for staff absence.
+
+        Returns
+        -------
+        dict of str to ndarray
+            The variables of :data:`CARE_VARIABLES`: shape (n_age,) for people, scalars for capacity and
+            oxygen. Stocks are at the end of the day, flows over the day (see ``results.VARIABLES``).
+        """
+        k, c, rng = self.kernels, self.config, self.rng
+        queue = c.overflow == "queue"
+        cap = self.capacity.on(day, prevalence)
+
+        # Tier 1: mild cases at home; severe/critical until they seek admission (same-day allowed).
+        self.home.pop()
+        self.home.add(0, self._people(mild), k.home)
+        self.pre.add(OXYGEN, self._people(severe), k.delay)
+        self.pre.add(ICU, self._people(critical), k.delay)
+        arrivals = self.pre.pop()
+
+        # Events due today.
+        ward_due, icu_due = self.ward.pop(), self.icu.pop()
+        un_ox_due, un_icu_due = self.un_ox.pop(), self.un_icu.pop()
+        discharges_ox = ward_due[LIVE] + ward_due[STEPDOWN]
+        deaths_ox, deaths_icu = ward_due[DIE], icu_due[DIE]
+        survivors_icu = icu_due[LIVE]
+
+        # ICU (served first with oxygen): places = staffed beds, limited by oxygen.
+        supply = cap.oxygen_supply_m3_per_day
+        icu_places = cap.icu_staffed if self.use_icu == 0 else min(cap.icu_staffed, supply / self.use_icu)
+        icu_places = self._places(icu_places)
+        out_icu = self.icu.take(self.icu.total().sum() - icu_places)
+        waiting, new, no_icu = self._fill(icu_places - self.icu.total().sum(), self.un_icu if queue else None,
+                                          arrivals[ICU])
+        self._treat(self.icu, waiting, new, self.p_die_icu, self.p_die_un_icu, k.icu_live, k.icu_die)
+        self._untreat(self.un_icu, no_icu, out_icu, self.p_die_icu, self.p_die_un_icu, k.un_icu_live,
+                      k.un_icu_die)
+        new_icu, displaced_icu = new + waiting.sum(axis=0), out_icu.sum(axis=0)
+        new_unmet_icu = no_icu + displaced_icu
+
+        # Tier 2: oxygen beds, limited by the oxygen left after ICU; step-downs from ICU come first.
+        left = max(supply - self.icu.total().sum() * self.use_icu, 0.0)
+        ward_places = cap.beds_oxygen if self.use_ox == 0 else min(cap.beds_oxygen, left / self.use_ox)
+        ward_places = self._places(ward_places)
+        out = self.ward.take(self.ward.total().sum() - ward_places)
+        discharges_ox = discharges_ox + out[STEPDOWN]  # displaced step-down patients go home
+        stepdowns = _choose(survivors_icu, ward_places - self.ward.total().sum(), rng)
+        self.ward.add(STEPDOWN, stepdowns, k.stepdown)
+        discharges_icu = survivors_icu - stepdowns
+        waiting, new, no_ox = self._fill(ward_places - self.ward.total().sum(), self.un_ox if queue else None,
+                                         arrivals[OXYGEN])
+        self._treat(self.ward, waiting, new, self.p_die_ox, self.p_die_un_ox, k.ox_live, k.ox_die)
+        self._untreat(self.un_ox, no_ox, out[:2], self.p_die_ox, self.p_die_un_ox, k.un_ox_live, k.un_ox_die)
+        new_ox, displaced_ox = new + waiting.sum(axis=0), out[LIVE] + out[DIE]
+        new_unmet_ox = no_ox + displaced_ox
+
+        # Stocks at the end of the day, and oxygen.
+        census_ox, census_icu = self.ward.total(), self.icu.total()
+        unmet_ox, unmet_icu = self.un_ox.total(), self.un_icu.total()
+        used = census_ox.sum() * self.use_ox + census_icu.sum() * self.use_icu
+        demand = (census_ox.sum() + unmet_ox.sum()) * self.use_ox + (census_icu.sum() + unmet_icu.sum()) * self.use_icu
+        deaths_without = un_ox_due[DIE] + un_icu_due[DIE]
+        f = lambda x: np.asarray(x, dtype=float)  # noqa: E731
+        return {
+            "census_home": f(self.home.total() + self.pre.total()),
+            "census_oxygen": f(census_ox),
+            "census_icu": f(census_icu),
+            "unmet_oxygen": f(unmet_ox),
+            "unmet_icu": f(unmet_icu),
+            "needing_oxygen": f(census_ox + census_icu + unmet_ox + unmet_icu),
+            "admissions_oxygen": f(new_ox),
+            "admissions_icu": f(new_icu),
+            "stepdowns_icu_to_oxygen": f(stepdowns),
+            "discharges_oxygen": f(discharges_ox),
+            "discharges_icu": f(discharges_icu),
+            "deaths_in_oxygen_bed": f(deaths_ox),
+            "deaths_in_icu": f(deaths_icu),
+            "displaced_oxygen": f(displaced_ox),
+            "displaced_icu": f(displaced_icu),
+            "new_unmet_oxygen": f(new_unmet_ox),
+            "new_unmet_icu": f(new_unmet_icu),
+            "recoveries_without_care": f(un_ox_due[LIVE] + un_icu_due[LIVE]),
+            "deaths": f(deaths_ox + deaths_icu + deaths_without),
+            "deaths_without_care": f(deaths_without),
+            "oxygen_demand_m3_per_day": f(demand),
+            "oxygen_used_m3_per_day": f(used),
+            "oxygen_supply_m3_per_day": f(supply),
+            "oxygen_unmet_m3_per_day": f(max(demand - supply, 0.0)),
+            "oxygen_demand_cylinders_per_day": f(demand / cylinder_m3(self.oxygen)),
+            "oxygen_demand_liquid_tonnes_per_day": f(demand / self.oxygen.liquid_m3_per_tonne),
+            "beds_oxygen_available": f(cap.beds_oxygen),
+            "beds_icu_available": f(cap.beds_icu),
+            "icu_staffed_available": f(cap.icu_staffed),
+            "beds_covid_free": f(max(cap.beds_oxygen - census_ox.sum(), 0.0)
+                                 + max(cap.icu_staffed - census_icu.sum(), 0.0)),
+            "icu_staffed_free": f(max(cap.icu_staffed - census_icu.sum(), 0.0)),
+            "staff_absence": f(cap.staff_absence),
+        }
+
+
+def build_care(config: Config, population_total: float, rng: np.random.Generator | None = None) -> Care:
+    """Build the care model of a run (capacity included) from the whole config.
+
+    ``rng=None`` for deterministic engines; the run's generator for stochastic ones.
+    """
+    return Care(config.care, config.oxygen, build_health_system(config, population_total), rng)
