@@ -12,6 +12,7 @@ import numpy as np
 import xarray as xr
 from tqdm.auto import tqdm
 
+from .care import build_care
 from .config import AGE_GROUPS, SETTINGS, Config, load_config
 from .disease import STRATA, Disease, build_disease, reporting_delay_weights, split_severity
 from .engines.base import DayInputs, Engine
@@ -152,6 +153,7 @@ def run(
         "immunity": list(STRATA), "setting": list(SETTINGS),
     })
     # care (issue 3)
+    care = build_care(config, population.total, stochastic_rng)
     # indicators and policy (issue 4)
 
     for day in tqdm(range(n_days), disable=not progress, desc=config.scenario.name, unit="day"):
@@ -178,6 +180,9 @@ def run(
             n_by_immunity=flows.susceptible,
             contact_multiplier=[multipliers[s] for s in SETTINGS],
         )
+        # care (issue 3): admissions, occupancy, overflow, deaths and oxygen against capacity
+        prevalence = float(flows.infectious.sum()) / population.total
+        rec.add(day, **care.step(day, severe, critical, mild, prevalence=prevalence))
 
     prov = config.provenance
     attrs = {
