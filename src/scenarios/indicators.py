@@ -30,7 +30,8 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from .config.surge import INDICATORS, Criterion, Levels, ThresholdSet, load_threshold_set
+from .config import Config, ConfigError
+from .config.surge import INDICATORS, Criterion, Levels, ThresholdSet, check_policies, load_threshold_set
 from .results import write_atomic
 
 __all__ = [
@@ -51,6 +52,7 @@ __all__ = [
     "rolling_mean",
     "rolling_sum",
     "sustained",
+    "threshold_set_of",
     "write_crossings",
 ]
 
@@ -69,6 +71,16 @@ RAW_INPUTS: dict[str, str] = {
 }
 
 _SCALE = 100_000.0
+
+#: The raw input each indicator is computed from.
+SOURCE: dict[str, str] = {
+    "cases_7d_per_100k": "reported_cases",
+    "oxygen_patients_7d_avg_per_100k": "oxygen_patients",
+    "free_covid_beds_per_100k": "free_covid_beds",
+    "staffed_icu_beds_per_100k": "staffed_icu_beds",
+    "free_staffed_icu_beds_per_100k": "free_staffed_icu_beds",
+    "deaths_7d_per_100k": "deaths",
+}
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -354,6 +366,77 @@ class IndicatorTracker:
             "level": int(self.level[day]) if self.levels is not None else None,
         }
 
+    def update_from(self, day: int, variables: Mapping[str, Any]) -> dict[str, Any]:
+        """:meth:`update` from the day's results variables (names of :data:`RAW_INPUTS` values).
+
+        Variables by age are summed; variables absent today leave their indicators undefined.
+        """
+        raw = {key: float(np.sum(variables[var])) for key, var in RAW_INPUTS.items() if var in variables}
+        return self.update(day, **raw)
+
+    def record(self, day: int) -> dict[str, Any]:
+        """Day ``day``'s values for the results (names declared in ``results.VARIABLES``).
+
+        Indicators whose input the run does not give on day 0 (e.g. bed counts without the care module) are
+        left out, so the results hold no all-empty variables.
+        """
+        given = {key for key, series in self.raw.items() if not np.isnan(series[0])}  # same set every day
+        out: dict[str, Any] = {name: self.values[name][day] for name in INDICATORS if SOURCE[name] in given}
+        out["criterion_met"] = self.met[day].astype(float)
+        out["plan_activated"] = float(self.activated[day])
+        if self.levels is not None:
+            out["epidemic_level"] = float(self.level[day])
+        return out
+
+    @property
+    def coords(self) -> dict[str, list[str]]:
+        """Labels of the ``criterion`` dimension."""
+        return {"criterion": [c.name for c in self.thresholds.criteria]}
+
+    def static(self) -> dict[str, xr.DataArray]:
+        """Per-criterion metadata for the results: indicator, operator, threshold, sustained days."""
+        crit = self.thresholds.criteria
+        return {
+            "criterion_indicator": xr.DataArray([c.indicator for c in crit], dims="criterion"),
+            "criterion_operator": xr.DataArray([c.operator for c in crit], dims="criterion"),
+            "criterion_threshold": xr.DataArray(
+                [c.value for c in crit], dims="criterion", attrs={"units": "as the indicator"}
+            ),
+            "criterion_sustained_days": xr.DataArray(
+                [c.sustained_days for c in crit], dims="criterion", attrs={"units": "days"}
+            ),
+        }
+
+    def attrs(self) -> dict[str, str]:
+        """Return the threshold set and level table as JSON for ``ds.attrs`` (read by :func:`crossings`)."""
+        return {
+            "threshold_set": self.thresholds.model_dump_json(),
+            "levels": self.levels.model_dump_json() if self.levels is not None else "",
+        }
+
+
+def threshold_set_of(config: Config) -> ThresholdSet:
+    """Resolve the threshold set a config uses (a relative file is read beside the config file).
+
+    Also checks that every policy's trigger names ``activation``, a criterion of the set, or a level.
+
+    Raises
+    ------
+    ConfigError
+        Naming the config file and the field (``thresholds`` or ``policies.N.trigger``).
+    """
+    path = config.provenance.get("config_path", "")
+    where = path or "config"
+    try:
+        ts = config.thresholds.resolve(Path(path).parent if path else None)
+    except ValueError as e:
+        raise ConfigError([f"{where}: thresholds: {e}"]) from None
+    try:
+        check_policies(config.policies, ts, config.levels)
+    except ValueError as e:
+        raise ConfigError([f"{where}: {e}"]) from None
+    return ts
+
 
 # ---------------------------------------------------------------------------------------------------
 # Finished results
@@ -451,9 +534,13 @@ def _one_table(
         })
 
     for i, c in enumerate(ts.criteria):
+        note = ""
+        if np.isnan(values[c.indicator]).all():
+            note = "no data: indicator not in results"
+        elif met[: c.sustained_days, i].any():
+            note = "met from the start: the baseline is already past the threshold"
         row("criterion", c.name, c.indicator, c.operator, c.value, c.unit or INDICATORS[c.indicator][1],
-            c.sustained_days, met[:, i],
-            "no data: indicator not in results" if np.isnan(values[c.indicator]).all() else "")
+            c.sustained_days, met[:, i], note)
     row("activation", "activation", "", _rule_text(ts), ts.k_needed, "criteria met on the same date", 1,
         activated)
     if levels is not None:
@@ -606,9 +693,9 @@ def format_crossings(df: pd.DataFrame) -> str:
                 else f"epidemic level ≥ {r['threshold']:g}")
         if r["kind"] == "criterion" and r["sustained_days"] > 1:
             rule += f" for {r['sustained_days']} days"
-        lead = "" if pd.isna(r["lead_days"]) else f", {r['lead_days']} days before overflow"
+        lead = "" if pd.isna(r["lead_days"]) else f", {_days(r['lead_days'])} before overflow"
         note = f"  [{r['note']}]" if r.get("note") else ""
-        lines.append(f"  {r['criterion']:<12} {rule:<48} {when(r)}, {r['days_met']} days{lead}{note}")
+        lines.append(f"  {r['criterion']:<12} {rule:<48} {when(r)}, met {_days(r['days_met'])}{lead}{note}")
     ovf = df[df["criterion"] == "overflow"]
     if len(ovf):
         rule = "patients without oxygen or ICU care > 0"
@@ -618,10 +705,14 @@ def format_crossings(df: pd.DataFrame) -> str:
     if pd.isna(act["first_day"]):
         lines.append("  -> the plan's thresholds are not reached in this run")
     else:
-        tail = (f", {act['lead_days']} days before the first overflow" if not pd.isna(act["lead_days"])
+        tail = (f", {_days(act['lead_days'])} before the first overflow" if not pd.isna(act["lead_days"])
                 else ", with no overflow in the run")
         lines.append(f"  -> plan activated on {act['first_date']:%Y-%m-%d} (first: {first}){tail}")
     return "\n".join(lines)
+
+
+def _days(n: int) -> str:
+    return f"{n} day" if abs(n) == 1 else f"{n} days"
 
 
 def write_crossings(df: pd.DataFrame, path: str | Path) -> Path:

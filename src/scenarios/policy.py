@@ -27,10 +27,12 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
+from .capacity import HealthSystem
+from .config import Config, ConfigError
 from .config.base import N_AGE, SETTINGS
 from .config.surge import Policy
 
-__all__ = ["EVENT_FLAGS", "PolicyEngine", "PolicyEvent", "actions"]
+__all__ = ["EVENT_FLAGS", "PolicyEngine", "PolicyEvent", "actions", "build_policy_engine"]
 
 #: CF ``flag_masks`` of the ``policy_event`` variable.
 EVENT_FLAGS: dict[str, int] = {"triggered": 1, "in_force": 2, "lift_decided": 4, "ended": 8}
@@ -132,6 +134,30 @@ class PolicyEngine:
         """Policy names, the ``policy`` coordinate."""
         return [s.policy.name for s in self._states]
 
+    @property
+    def coords(self) -> dict[str, list[str]]:
+        """Labels of the ``policy`` dimension (empty without policies)."""
+        return {"policy": self.names} if self._states else {}
+
+    def record(self, day: int) -> dict[str, np.ndarray]:
+        """Day ``day``'s ``policy_in_force`` and ``policy_event`` (call after :meth:`update` of that day)."""
+        if not self._states:
+            return {}
+        return {"policy_in_force": self.in_force[day].astype(float),
+                "policy_event": self.event_flags[day].astype(float)}
+
+    def static(self) -> dict[str, xr.DataArray]:
+        """Per-policy metadata for the results: action, trigger, delay."""
+        if not self._states:
+            return {}
+        ps = [s.policy for s in self._states]
+        return {
+            "policy_action": xr.DataArray([p.action for p in ps], dims="policy"),
+            "policy_trigger": xr.DataArray([p.trigger for p in ps], dims="policy"),
+            "policy_delay_days": xr.DataArray([p.delay_days for p in ps], dims="policy",
+                                              attrs={"units": "days"}),
+        }
+
     def _active(self, state: _State, day: int) -> bool:
         return any(ep.start <= day and (ep.end is None or day < ep.end) for ep in state.episodes)
 
@@ -213,6 +239,24 @@ class PolicyEngine:
         return decided
 
 
+def build_policy_engine(config: Config, n_days: int, health: HealthSystem | None = None) -> PolicyEngine:
+    """Build the policy engine of a run; ``health`` opens surge steps (``care.capacity``).
+
+    Raises
+    ------
+    ConfigError
+        A ``surge`` policy naming an unknown step, or with no health system to open it in.
+    """
+    try:
+        return PolicyEngine(
+            config.policies, n_days,
+            activate=health.activate if health is not None else None,
+            surge_steps=health.surge_steps if health is not None else None,
+        )
+    except ValueError as e:
+        raise ConfigError([f"{config.provenance.get('config_path') or 'config'}: {e}"]) from None
+
+
 def actions(ds: xr.Dataset) -> pd.DataFrame:
     """List the fired actions of a run as a table, from ``policy_event`` in the results.
 
@@ -237,7 +281,7 @@ def actions(ds: xr.Dataset) -> pd.DataFrame:
     out = pd.DataFrame(rows)
     if out.empty:
         return pd.DataFrame(columns=cols)
-    meta = {c: ds[c].to_series() for c in ("policy_action", "policy_trigger") if c in ds.coords}
+    meta = {c: ds[c].to_series() for c in ("policy_action", "policy_trigger") if c in ds.variables}
     out["action"] = out["policy"].map(meta["policy_action"]) if "policy_action" in meta else ""
     out["trigger"] = out["policy"].map(meta["policy_trigger"]) if "policy_trigger" in meta else ""
     if "day" not in out:

@@ -17,6 +17,8 @@ from .config import AGE_GROUPS, SETTINGS, Config, load_config
 from .disease import STRATA, Disease, build_disease, reporting_delay_weights, split_severity
 from .engines.base import DayInputs, Engine
 from .engines.seir import CompartmentalEngine
+from .indicators import IndicatorTracker, threshold_set_of
+from .policy import build_policy_engine
 from .population import Population, build_population
 from .results import Recorder
 
@@ -155,15 +157,21 @@ def run(
     # care (issue 3)
     care = build_care(config, population.total, stochastic_rng)
     # indicators and policy (issue 4)
+    tracker = IndicatorTracker(n_days, population.total, threshold_set_of(config), config.levels)
+    policies = build_policy_engine(config, n_days, health=care.capacity)
+    rec.coords.update(tracker.coords | policies.coords)
 
     for day in tqdm(range(n_days), disable=not progress, desc=config.scenario.name, unit="day"):
         date = start + dt.timedelta(days=day)
         multipliers = contact_multipliers(config, date)
-        boosters = np.zeros(len(population.sizes))
+        triggered = policies.contact_multipliers(day)  # issue 4: responses decided on earlier days
+        multipliers = {s: multipliers[s] * triggered[s] for s in SETTINGS}
+        boosters = policies.booster_doses(day)
         inputs = DayInputs(day, multipliers, imported_infections(config, population, day), boosters)
         flows = model.step(inputs)
         mild, severe, critical = split_severity(flows.new_onsets, disease, stochastic_rng)
         onsets = mild + severe + critical
+        reported = reporter.step(day, onsets)
         rec.add(
             day,
             new_infections=flows.new_infections.sum(axis=(0, 1)),
@@ -172,7 +180,7 @@ def run(
             new_onsets_mild=mild,
             new_onsets_severe=severe,
             new_onsets_critical=critical,
-            new_reported_cases=reporter.step(day, onsets),
+            new_reported_cases=reported,
             n_susceptible=flows.susceptible[~recovered].sum(axis=0),
             n_recovered=flows.susceptible[recovered].sum(axis=0),
             n_exposed=flows.exposed.sum(axis=0),
@@ -182,7 +190,12 @@ def run(
         )
         # care (issue 3): admissions, occupancy, overflow, deaths and oxygen against capacity
         prevalence = float(flows.infectious.sum()) / population.total
-        rec.add(day, **care.step(day, severe, critical, mild, prevalence=prevalence))
+        cared = care.step(day, severe, critical, mild, prevalence=prevalence)
+        rec.add(day, **cared)
+        # indicators and policy (issue 4): today's indicators decide responses from tomorrow on
+        state = tracker.update_from(day, {"new_reported_cases": reported, **cared})
+        policies.update(day, {"activation": state["activation"], **state["met"]}, state["level"])
+        rec.add(day, **tracker.record(day), **policies.record(day))
 
     prov = config.provenance
     attrs = {
@@ -202,6 +215,7 @@ def run(
         "config_json": config.model_dump_json(),
         "config_sha256": hashlib.sha256(config.model_dump_json().encode()).hexdigest(),
         "Conventions": "CF-1.8",
+        **tracker.attrs(),  # issue 4: threshold set and level table, read back by crossings()
     }
     static = {
         "population": xr.DataArray(
@@ -213,4 +227,5 @@ def run(
             attrs={"units": "1/(contact day)", "long_name": "transmission rate per contact"},
         ),
     }
-    return rec.dataset(attrs, static)
+    labels = tracker.static() | policies.static()  # issue 4: per-criterion and per-policy labels (coords)
+    return rec.dataset(attrs, static | labels).set_coords(list(labels))
