@@ -56,14 +56,38 @@ __all__ = ["CARE_VARIABLES", "Care", "build_care", "day_kernel"]
 
 # Names Care.step returns (each declared in results.VARIABLES).
 CARE_VARIABLES: tuple[str, ...] = (
-    "census_home", "census_oxygen", "census_icu", "unmet_oxygen", "unmet_icu", "needing_oxygen",
-    "admissions_oxygen", "admissions_icu", "stepdowns_icu_to_oxygen", "discharges_oxygen", "discharges_icu",
-    "deaths_in_oxygen_bed", "deaths_in_icu", "displaced_oxygen", "displaced_icu", "new_unmet_oxygen",
-    "new_unmet_icu", "recoveries_without_care", "deaths", "deaths_without_care",
-    "oxygen_demand_m3_per_day", "oxygen_used_m3_per_day", "oxygen_supply_m3_per_day",
-    "oxygen_unmet_m3_per_day", "oxygen_demand_cylinders_per_day", "oxygen_demand_liquid_tonnes_per_day",
-    "beds_oxygen_available", "beds_icu_available", "icu_staffed_available", "beds_covid_free",
-    "icu_staffed_free", "staff_absence",
+    "census_home",
+    "census_oxygen",
+    "census_icu",
+    "unmet_oxygen",
+    "unmet_icu",
+    "needing_oxygen",
+    "admissions_oxygen",
+    "admissions_icu",
+    "stepdowns_icu_to_oxygen",
+    "discharges_oxygen",
+    "discharges_icu",
+    "deaths_in_oxygen_bed",
+    "deaths_in_icu",
+    "displaced_oxygen",
+    "displaced_icu",
+    "new_unmet_oxygen",
+    "new_unmet_icu",
+    "recoveries_without_care",
+    "deaths",
+    "deaths_without_care",
+    "oxygen_demand_m3_per_day",
+    "oxygen_used_m3_per_day",
+    "oxygen_supply_m3_per_day",
+    "oxygen_unmet_m3_per_day",
+    "oxygen_demand_cylinders_per_day",
+    "oxygen_demand_liquid_tonnes_per_day",
+    "beds_oxygen_available",
+    "beds_icu_available",
+    "icu_staffed_available",
+    "beds_covid_free",
+    "icu_staffed_free",
+    "staff_absence",
 )
 
 
@@ -112,8 +136,12 @@ def day_kernel(duration: Duration, minimum: int = 0, tail: float = 1e-12, max_da
     j = np.arange(last + 1, dtype=float)
     cdf = lambda x: stats.gamma.cdf(x, shape, scale=scale)  # noqa: E731
     part = lambda x: mean * stats.gamma.cdf(x, shape + 1, scale=scale)  # E[Y; Y <= x]  # noqa: E731
-    w = (part(j) - part(j - 1)) - (j - 1) * (cdf(j) - cdf(j - 1)) + (j + 1) * (cdf(j + 1) - cdf(j)) \
+    w = (
+        (part(j) - part(j - 1))
+        - (j - 1) * (cdf(j) - cdf(j - 1))
+        + (j + 1) * (cdf(j + 1) - cdf(j))
         - (part(j + 1) - part(j))
+    )
     w = np.clip(w, 0, None)
     return w / w.sum()
 
@@ -139,10 +167,6 @@ class _Buffer:
         self.n[..., -1] = 0
         return due
 
-    def by_kind(self) -> np.ndarray:
-        """People by kind and age, shape (n_kind, n_age)."""
-        return self.n.sum(axis=-1)
-
     def total(self) -> np.ndarray:
         """People by age."""
         return self.n.sum(axis=(0, 2))
@@ -155,7 +179,7 @@ class _Buffer:
 
 
 def _choose(counts: np.ndarray, how_many: float, rng: np.random.Generator | None) -> np.ndarray:
-    """Pick ``min(how_many, total)`` of ``counts`` at random: proportionally, or hypergeometric with ``rng``."""
+    """Pick ``min(how_many, total)`` of ``counts`` at random: expected share, or hypergeometric."""
     total = counts.sum()
     if total <= 0 or how_many <= 0:
         return np.zeros_like(counts)
@@ -185,10 +209,15 @@ class _Kernels:
         return cls(
             delay=day_kernel(c.onset_to_admission, minimum=0),
             home=stay(Duration(mean_days=max(c.home_care_days, 1.0), sd_days=0)),
-            ox_live=stay(c.los_oxygen_survive), ox_die=stay(c.los_oxygen_die),
-            icu_live=stay(c.los_icu_survive), icu_die=stay(c.los_icu_die), stepdown=stay(c.los_stepdown),
-            un_ox_live=stay(c.untreated_oxygen_survive), un_ox_die=stay(c.untreated_oxygen_die),
-            un_icu_live=stay(c.untreated_icu_survive), un_icu_die=stay(c.untreated_icu_die),
+            ox_live=stay(c.los_oxygen_survive),
+            ox_die=stay(c.los_oxygen_die),
+            icu_live=stay(c.los_icu_survive),
+            icu_die=stay(c.los_icu_die),
+            stepdown=stay(c.los_stepdown),
+            un_ox_live=stay(c.untreated_oxygen_survive),
+            un_ox_die=stay(c.untreated_oxygen_die),
+            un_icu_live=stay(c.untreated_icu_survive),
+            un_icu_die=stay(c.untreated_icu_die),
         )
 
     def longest(self) -> int:
@@ -227,8 +256,9 @@ class Care:
     10.0
     """
 
-    def __init__(self, care: CareConfig, oxygen: Oxygen, capacity: HealthSystem,
-                 rng: np.random.Generator | None = None):
+    def __init__(
+        self, care: CareConfig, oxygen: Oxygen, capacity: HealthSystem, rng: np.random.Generator | None = None
+    ):
         self.config, self.oxygen, self.capacity, self.rng = care, oxygen, capacity, rng
         self.kernels = k = _Kernels.build(care)
         n = k.longest() + 1
@@ -265,9 +295,16 @@ class Care:
         x = max(x, 0.0)
         return x if self.rng is None else float(np.floor(x + 1e-9))
 
-    def _enter(self, buf: _Buffer, people: np.ndarray, p_die: np.ndarray, live: np.ndarray,
-               die: np.ndarray, known_dead: np.ndarray | None = None) -> None:
-        """Draw who of ``people`` dies (probability ``p_die``), add ``known_dead`` deaths, and schedule both."""
+    def _enter(
+        self,
+        buf: _Buffer,
+        people: np.ndarray,
+        p_die: np.ndarray,
+        live: np.ndarray,
+        die: np.ndarray,
+        known_dead: np.ndarray | None = None,
+    ) -> None:
+        """Draw who of ``people`` dies (probability ``p_die``), add ``known_dead``, schedule both."""
         dead = self._deaths(people, p_die)
         if known_dead is not None:
             dead = dead + known_dead
@@ -275,8 +312,9 @@ class Care:
         buf.add(LIVE, people - dead, live)
         buf.add(DIE, dead, die)
 
-    def _fill(self, free: float, queue: _Buffer | None, arrivals: np.ndarray
-              ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    def _fill(
+        self, free: float, queue: _Buffer | None, arrivals: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Give ``free`` places: waiting patients first (queue mode), then today's arrivals.
 
         Returns the waiting patients admitted, by kind (LIVE, DIE: their untreated fate) and age; the
@@ -289,8 +327,16 @@ class Care:
         admitted = _choose(arrivals, free, self.rng)
         return waiting, admitted, arrivals - admitted
 
-    def _treat(self, buf: _Buffer, waiting: np.ndarray, new: np.ndarray, p_t: np.ndarray, p_un: np.ndarray,
-               live: np.ndarray, die: np.ndarray) -> None:
+    def _treat(
+        self,
+        buf: _Buffer,
+        waiting: np.ndarray,
+        new: np.ndarray,
+        p_t: np.ndarray,
+        p_un: np.ndarray,
+        live: np.ndarray,
+        die: np.ndarray,
+    ) -> None:
         """Admit new arrivals (fatality with care) and waiting patients, coupled to their untreated fate.
 
         Coupling: each patient has one frailty ``U ~ Uniform(0, 1)`` and dies with care if ``U < p_t``,
@@ -304,8 +350,16 @@ class Care:
         buf.add(LIVE, waiting[LIVE] + waiting[DIE] - dead, live)
         buf.add(DIE, dead, die)
 
-    def _untreat(self, buf: _Buffer, new: np.ndarray, displaced: np.ndarray, p_t: np.ndarray,
-                 p_un: np.ndarray, live: np.ndarray, die: np.ndarray) -> None:
+    def _untreat(
+        self,
+        buf: _Buffer,
+        new: np.ndarray,
+        displaced: np.ndarray,
+        p_t: np.ndarray,
+        p_un: np.ndarray,
+        live: np.ndarray,
+        die: np.ndarray,
+    ) -> None:
         """Start untreated courses: new arrivals without a place, and patients displaced from a bed.
 
         With the coupling of :meth:`_treat`, a displaced patient who would have died with care dies, and
@@ -316,8 +370,14 @@ class Care:
         self._enter(buf, displaced[LIVE], extra, live, die, known_dead=displaced[DIE])
 
     # -- the day -------------------------------------------------------------------------------------
-    def step(self, day: int, severe: np.ndarray, critical: np.ndarray, mild: np.ndarray | None = None,
-             prevalence: float = 0.0) -> dict[str, np.ndarray]:
+    def step(
+        self,
+        day: int,
+        severe: np.ndarray,
+        critical: np.ndarray,
+        mild: np.ndarray | None = None,
+        prevalence: float = 0.0,
+    ) -> dict[str, np.ndarray]:
         """Advance care by one day.
 
         Parameters
@@ -360,11 +420,13 @@ class Care:
         icu_places = cap.icu_staffed if self.use_icu == 0 else min(cap.icu_staffed, supply / self.use_icu)
         icu_places = self._places(icu_places)
         out_icu = self.icu.take(self.icu.total().sum() - icu_places)
-        waiting, new, no_icu = self._fill(icu_places - self.icu.total().sum(), self.un_icu if queue else None,
-                                          arrivals[ICU])
+        waiting, new, no_icu = self._fill(
+            icu_places - self.icu.total().sum(), self.un_icu if queue else None, arrivals[ICU]
+        )
         self._treat(self.icu, waiting, new, self.p_die_icu, self.p_die_un_icu, k.icu_live, k.icu_die)
-        self._untreat(self.un_icu, no_icu, out_icu, self.p_die_icu, self.p_die_un_icu, k.un_icu_live,
-                      k.un_icu_die)
+        self._untreat(
+            self.un_icu, no_icu, out_icu, self.p_die_icu, self.p_die_un_icu, k.un_icu_live, k.un_icu_die
+        )
         new_icu, displaced_icu = new + waiting.sum(axis=0), out_icu.sum(axis=0)
         new_unmet_icu = no_icu + displaced_icu
 
@@ -377,8 +439,9 @@ class Care:
         stepdowns = _choose(survivors_icu, ward_places - self.ward.total().sum(), rng)
         self.ward.add(STEPDOWN, stepdowns, k.stepdown)
         discharges_icu = survivors_icu - stepdowns
-        waiting, new, no_ox = self._fill(ward_places - self.ward.total().sum(), self.un_ox if queue else None,
-                                         arrivals[OXYGEN])
+        waiting, new, no_ox = self._fill(
+            ward_places - self.ward.total().sum(), self.un_ox if queue else None, arrivals[OXYGEN]
+        )
         self._treat(self.ward, waiting, new, self.p_die_ox, self.p_die_un_ox, k.ox_live, k.ox_die)
         self._untreat(self.un_ox, no_ox, out[:2], self.p_die_ox, self.p_die_un_ox, k.un_ox_live, k.un_ox_die)
         new_ox, displaced_ox = new + waiting.sum(axis=0), out[LIVE] + out[DIE]
@@ -388,7 +451,9 @@ class Care:
         census_ox, census_icu = self.ward.total(), self.icu.total()
         unmet_ox, unmet_icu = self.un_ox.total(), self.un_icu.total()
         used = census_ox.sum() * self.use_ox + census_icu.sum() * self.use_icu
-        demand = (census_ox.sum() + unmet_ox.sum()) * self.use_ox + (census_icu.sum() + unmet_icu.sum()) * self.use_icu
+        demand = (census_ox.sum() + unmet_ox.sum()) * self.use_ox + (
+            census_icu.sum() + unmet_icu.sum()
+        ) * self.use_icu
         deaths_without = un_ox_due[DIE] + un_icu_due[DIE]
         f = lambda x: np.asarray(x, dtype=float)  # noqa: E731
         return {
@@ -421,8 +486,9 @@ class Care:
             "beds_oxygen_available": f(cap.beds_oxygen),
             "beds_icu_available": f(cap.beds_icu),
             "icu_staffed_available": f(cap.icu_staffed),
-            "beds_covid_free": f(max(cap.beds_oxygen - census_ox.sum(), 0.0)
-                                 + max(cap.icu_staffed - census_icu.sum(), 0.0)),
+            "beds_covid_free": f(
+                max(cap.beds_oxygen - census_ox.sum(), 0.0) + max(cap.icu_staffed - census_icu.sum(), 0.0)
+            ),
             "icu_staffed_free": f(max(cap.icu_staffed - census_icu.sum(), 0.0)),
             "staff_absence": f(cap.staff_absence),
         }
