@@ -30,8 +30,15 @@ def test_per_100k_defaults_scale_with_population(population):
 
 
 def test_absolute_counts_win_and_non_covid_share_is_removed():
-    day = system(80_000, beds_oxygen=25, beds_oxygen_per_100k=999, beds_icu=4, non_covid_share_oxygen=0.2,
-                 non_covid_share_icu=0.5, icu_staffed_share=0.5).on(0)
+    day = system(
+        80_000,
+        beds_oxygen=25,
+        beds_oxygen_per_100k=999,
+        beds_icu=4,
+        non_covid_share_oxygen=0.2,
+        non_covid_share_icu=0.5,
+        icu_staffed_share=0.5,
+    ).on(0)
     assert day.beds_oxygen == pytest.approx(20)
     assert day.beds_icu == pytest.approx(2)
     assert day.icu_staffed == pytest.approx(1)
@@ -47,13 +54,19 @@ def test_staff_absence_rises_with_prevalence_up_to_its_ceiling():
 
 
 def test_oxygen_supply_sums_its_sources():
-    hs = system(oxygen_liquid_tonnes_per_day=2, oxygen_cylinders_per_day=100, oxygen_generators_m3_per_day=500)
+    hs = system(
+        oxygen_liquid_tonnes_per_day=2, oxygen_cylinders_per_day=100, oxygen_generators_m3_per_day=500
+    )
     expected = 2 * 738 + 100 * 40 * 150 / 1.01325 / 1000 + 500
     assert hs.on(0).oxygen_supply_m3_per_day == pytest.approx(expected, rel=1e-12)
-    assert system(oxygen_generators_m3_per_day=0).on(0).oxygen_supply_m3_per_day == 0  # a source given: no default
+    assert (
+        system(oxygen_generators_m3_per_day=0).on(0).oxygen_supply_m3_per_day == 0
+    )  # a source given: no default
 
 
-@pytest.mark.parametrize(("litres", "bar", "real"), [(40, 150, 6.4), (40, 200, 8.5), (50, 200, 10.6), (10, 150, 1.6)])
+@pytest.mark.parametrize(
+    ("litres", "bar", "real"), [(40, 150, 6.4), (40, 200, 8.5), (50, 200, 10.6), (10, 150, 1.6)]
+)
 def test_cylinder_content_ideal_and_real_gas(litres, bar, real):
     ideal = Oxygen(cylinder_water_litres=litres, cylinder_pressure_bar=bar)
     assert cylinder_m3(ideal) == pytest.approx(litres * bar / 1.01325 / 1000, rel=1e-12)
@@ -67,8 +80,14 @@ def test_real_gas_table_stops_at_200_bar():
 
 
 def test_surge_step_by_date_comes_online_after_its_lead_time():
-    step = SurgeStep(name="field hospital", beds_oxygen=200, beds_icu=10, oxygen_m3_per_day=1000,
-                     lead_time_days=7, activate_on=START + dt.timedelta(days=10))
+    step = SurgeStep(
+        name="field hospital",
+        beds_oxygen=200,
+        beds_icu=10,
+        oxygen_m3_per_day=1000,
+        lead_time_days=7,
+        activate_on=START + dt.timedelta(days=10),
+    )
     hs = system(beds_oxygen=100, beds_icu=5, oxygen_generators_m3_per_day=50, surge=(step,))
     before, after = hs.on(16), hs.on(17)
     assert (before.beds_oxygen, before.beds_icu, before.oxygen_supply_m3_per_day) == (100, 5, 50)
@@ -77,8 +96,10 @@ def test_surge_step_by_date_comes_online_after_its_lead_time():
 
 
 def test_surge_step_activated_by_a_policy():
-    steps = (SurgeStep(name="icu centre", beds_icu_per_100k=2, lead_time_days=3),
-             SurgeStep(name="oxygen", oxygen_m3_per_day=100, lead_time_days=0))
+    steps = (
+        SurgeStep(name="icu centre", beds_icu_per_100k=2, lead_time_days=3),
+        SurgeStep(name="oxygen", oxygen_m3_per_day=100, lead_time_days=0),
+    )
     hs = system(200_000, beds_icu=10, surge=steps)
     assert hs.on(50).beds_icu == 10  # never activated
     assert hs.activate("icu centre", 20) is True
@@ -92,14 +113,18 @@ def test_surge_step_activated_by_a_policy():
 
 
 def test_earlier_activation_replaces_a_later_planned_date():
-    step = SurgeStep(name="field", beds_oxygen=50, lead_time_days=5, activate_on=START + dt.timedelta(days=30))
+    step = SurgeStep(
+        name="field", beds_oxygen=50, lead_time_days=5, activate_on=START + dt.timedelta(days=30)
+    )
     hs = system(beds_oxygen=10, surge=(step,))
     assert hs.activate("field", 10) is True  # a trigger fires before the planned date
     assert hs.on(15).beds_oxygen == 60
 
 
 def test_step_activated_before_the_start_is_in_service_on_day_0():
-    step = SurgeStep(name="field", beds_oxygen=50, lead_time_days=5, activate_on=START - dt.timedelta(days=30))
+    step = SurgeStep(
+        name="field", beds_oxygen=50, lead_time_days=5, activate_on=START - dt.timedelta(days=30)
+    )
     assert system(beds_oxygen=10, surge=(step,)).on(0).beds_oxygen == 60
 
 

@@ -22,12 +22,20 @@ MODES = ["deterministic", "stochastic"]
 OVERFLOW = ["lost", "queue"]
 
 
-def make_care(mode: str = "deterministic", beds_oxygen: float = UNLIMITED, beds_icu: float = UNLIMITED,
-              oxygen_m3: float = UNLIMITED, seed: int = 1, capacity: dict | None = None,
-              oxygen: Oxygen | None = None, **care) -> Care:
+def make_care(
+    mode: str = "deterministic",
+    beds_oxygen: float = UNLIMITED,
+    beds_icu: float = UNLIMITED,
+    oxygen_m3: float = UNLIMITED,
+    seed: int = 1,
+    capacity: dict | None = None,
+    oxygen: Oxygen | None = None,
+    **care,
+) -> Care:
     oxygen = oxygen or Oxygen()
-    cap = Capacity(beds_oxygen=beds_oxygen, beds_icu=beds_icu, oxygen_generators_m3_per_day=oxygen_m3,
-                   **(capacity or {}))
+    cap = Capacity(
+        beds_oxygen=beds_oxygen, beds_icu=beds_icu, oxygen_generators_m3_per_day=oxygen_m3, **(capacity or {})
+    )
     rng = None if mode == "deterministic" else np.random.default_rng(seed)
     return Care(CareConfig(**care), oxygen, HealthSystem(cap, oxygen, 100_000, START), rng)
 
@@ -41,7 +49,9 @@ def wave(n_days: int, peak_day: float, total: float, integer: bool) -> np.ndarra
     return np.rint(by_age) if integer else by_age
 
 
-def simulate(care: Care, severe: np.ndarray, critical: np.ndarray, prevalence: np.ndarray | None = None) -> dict:
+def simulate(
+    care: Care, severe: np.ndarray, critical: np.ndarray, prevalence: np.ndarray | None = None
+) -> dict:
     days = []
     for day in range(len(severe)):
         p = 0.0 if prevalence is None else prevalence[day]
@@ -50,6 +60,7 @@ def simulate(care: Care, severe: np.ndarray, critical: np.ndarray, prevalence: n
 
 
 # -- oxygen arithmetic ---------------------------------------------------------------------------------
+
 
 def test_oxygen_arithmetic_is_exact():
     assert m3_per_day(10.0) == 14.4
@@ -60,16 +71,20 @@ def test_oxygen_arithmetic_is_exact():
 
 def test_one_patient_for_one_day_uses_the_configured_flow():
     """A single tier-2 patient for one day: 14.4 m3, and the same in cylinders and tonnes."""
-    care = make_care(onset_to_admission=Duration(mean_days=0, sd_days=0),
-                     los_oxygen_survive=Duration(mean_days=1, sd_days=0),
-                     los_oxygen_die=Duration(mean_days=1, sd_days=0))
+    care = make_care(
+        onset_to_admission=Duration(mean_days=0, sd_days=0),
+        los_oxygen_survive=Duration(mean_days=1, sd_days=0),
+        los_oxygen_die=Duration(mean_days=1, sd_days=0),
+    )
     severe = np.zeros(9)
     severe[0] = 1.0
     out = care.step(0, severe, np.zeros(9))
     assert out["census_oxygen"].sum() == 1.0
     assert out["oxygen_used_m3_per_day"] == 14.4
     assert out["oxygen_demand_m3_per_day"] == 14.4
-    assert out["oxygen_demand_cylinders_per_day"] == pytest.approx(14.4 / (40 * 150 / 1.01325 / 1000), rel=1e-12)
+    assert out["oxygen_demand_cylinders_per_day"] == pytest.approx(
+        14.4 / (40 * 150 / 1.01325 / 1000), rel=1e-12
+    )
     assert out["oxygen_demand_liquid_tonnes_per_day"] == pytest.approx(14.4 / 738, rel=1e-12)
     out = care.step(1, np.zeros(9), np.zeros(9))
     assert out["census_oxygen"].sum() == 0
@@ -89,8 +104,11 @@ def test_observed_flow_alternative_scales_demand():
 
 # -- kernels -------------------------------------------------------------------------------------------
 
-@pytest.mark.parametrize(("mean", "sd", "minimum"), [(9, 6.364, 1), (4.5, 3.18, 0), (1, 0.7, 1), (14.8, 3, 1),
-                                                     (2.25, 0, 0), (0.3, 0.2, 0)])
+
+@pytest.mark.parametrize(
+    ("mean", "sd", "minimum"),
+    [(9, 6.364, 1), (4.5, 3.18, 0), (1, 0.7, 1), (14.8, 3, 1), (2.25, 0, 0), (0.3, 0.2, 0)],
+)
 def test_day_kernel_keeps_the_mean(mean, sd, minimum):
     k = day_kernel(Duration(mean_days=mean, sd_days=sd), minimum=minimum)
     assert k.min() >= 0 and k.sum() == pytest.approx(1, abs=1e-12)
@@ -106,16 +124,31 @@ def test_day_kernel_spread_matches_the_gamma():
 
 # -- capacity bounds and balance identities -------------------------------------------------------------
 
+
 def constrained_run(mode: str, overflow: str, seed: int = 3) -> tuple[Care, dict, np.ndarray, np.ndarray]:
     """A wave that overwhelms the beds, with staff absence rising and falling and a surge step."""
     n = 160
     integer = mode == "stochastic"
     severe, critical = wave(n, 40, 6000, integer), wave(n, 40, 1500, integer)
     prevalence = np.where((np.arange(n) >= 60) & (np.arange(n) < 75), 0.05, 0.0)  # sudden absence, ICU full
-    surge = (SurgeStep(name="field", beds_oxygen=80, beds_icu=6, lead_time_days=10,
-                       activate_on=START + dt.timedelta(days=30)),)
-    care = make_care(mode, beds_oxygen=120, beds_icu=15, oxygen_m3=3000, seed=seed, overflow=overflow,
-                     capacity={"staff_absence_per_prevalence": 6.0, "staff_absence_max": 0.25, "surge": surge})
+    surge = (
+        SurgeStep(
+            name="field",
+            beds_oxygen=80,
+            beds_icu=6,
+            lead_time_days=10,
+            activate_on=START + dt.timedelta(days=30),
+        ),
+    )
+    care = make_care(
+        mode,
+        beds_oxygen=120,
+        beds_icu=15,
+        oxygen_m3=3000,
+        seed=seed,
+        overflow=overflow,
+        capacity={"staff_absence_per_prevalence": 6.0, "staff_absence_max": 0.25, "surge": surge},
+    )
     return care, simulate(care, severe, critical, prevalence), severe, critical
 
 
@@ -146,29 +179,57 @@ def test_admissions_minus_discharges_and_deaths_is_the_change_in_census_every_da
     prev = lambda x: np.vstack([np.zeros((1, x.shape[1])), x[:-1]])  # noqa: E731
     atol = 1e-8
     d_ox = r["census_oxygen"] - prev(r["census_oxygen"])
-    assert np.allclose(d_ox, r["admissions_oxygen"] + r["stepdowns_icu_to_oxygen"] - r["discharges_oxygen"]
-                       - r["deaths_in_oxygen_bed"] - r["displaced_oxygen"], atol=atol)
+    assert np.allclose(
+        d_ox,
+        r["admissions_oxygen"]
+        + r["stepdowns_icu_to_oxygen"]
+        - r["discharges_oxygen"]
+        - r["deaths_in_oxygen_bed"]
+        - r["displaced_oxygen"],
+        atol=atol,
+    )
     d_icu = r["census_icu"] - prev(r["census_icu"])
-    assert np.allclose(d_icu, r["admissions_icu"] - r["stepdowns_icu_to_oxygen"] - r["discharges_icu"]
-                       - r["deaths_in_icu"] - r["displaced_icu"], atol=atol)
+    assert np.allclose(
+        d_icu,
+        r["admissions_icu"]
+        - r["stepdowns_icu_to_oxygen"]
+        - r["discharges_icu"]
+        - r["deaths_in_icu"]
+        - r["displaced_icu"],
+        atol=atol,
+    )
     d_unmet = (r["unmet_oxygen"] + r["unmet_icu"]) - prev(r["unmet_oxygen"] + r["unmet_icu"])
     admitted_from_queue = (r["admissions_oxygen"] + r["admissions_icu"]) - (
-        (severe + critical) - r["census_home"] + prev(r["census_home"])
-        - (r["new_unmet_oxygen"] + r["new_unmet_icu"] - r["displaced_oxygen"] - r["displaced_icu"]))
-    assert np.allclose(d_unmet, r["new_unmet_oxygen"] + r["new_unmet_icu"] - admitted_from_queue
-                       - r["recoveries_without_care"] - r["deaths_without_care"], atol=atol)
+        (severe + critical)
+        - r["census_home"]
+        + prev(r["census_home"])
+        - (r["new_unmet_oxygen"] + r["new_unmet_icu"] - r["displaced_oxygen"] - r["displaced_icu"])
+    )
+    assert np.allclose(
+        d_unmet,
+        r["new_unmet_oxygen"]
+        + r["new_unmet_icu"]
+        - admitted_from_queue
+        - r["recoveries_without_care"]
+        - r["deaths_without_care"],
+        atol=atol,
+    )
     if overflow == "lost":
         assert np.allclose(admitted_from_queue, 0, atol=atol)
     # Nobody appears or disappears: onsets = in the pathway now + everyone who has left it.
     inside = r["census_home"] + r["census_oxygen"] + r["census_icu"] + r["unmet_oxygen"] + r["unmet_icu"]
-    left = np.cumsum(r["discharges_oxygen"] + r["discharges_icu"] + r["recoveries_without_care"] + r["deaths"], 0)
+    left = np.cumsum(
+        r["discharges_oxygen"] + r["discharges_icu"] + r["recoveries_without_care"] + r["deaths"], 0
+    )
     assert np.allclose(np.cumsum(severe + critical, 0), inside + left, atol=1e-6)
     assert np.allclose(r["deaths"], r["deaths_in_oxygen_bed"] + r["deaths_in_icu"] + r["deaths_without_care"])
-    assert np.allclose(r["needing_oxygen"], r["census_oxygen"] + r["census_icu"] + r["unmet_oxygen"]
-                       + r["unmet_icu"])
+    assert np.allclose(
+        r["needing_oxygen"], r["census_oxygen"] + r["census_icu"] + r["unmet_oxygen"] + r["unmet_icu"]
+    )
 
 
 # -- no limit, no overflow ------------------------------------------------------------------------------
+
 
 @pytest.mark.parametrize("mode", MODES)
 def test_without_capacity_limits_there_is_no_overflow_and_deaths_are_the_treated_baseline(mode):
@@ -179,12 +240,21 @@ def test_without_capacity_limits_there_is_no_overflow_and_deaths_are_the_treated
     critical[150:] = 0
     care = make_care(mode)
     r = simulate(care, severe, critical)
-    for name in ("unmet_oxygen", "unmet_icu", "new_unmet_oxygen", "new_unmet_icu", "deaths_without_care",
-                 "displaced_oxygen", "displaced_icu", "oxygen_unmet_m3_per_day"):
+    for name in (
+        "unmet_oxygen",
+        "unmet_icu",
+        "new_unmet_oxygen",
+        "new_unmet_icu",
+        "deaths_without_care",
+        "displaced_oxygen",
+        "displaced_icu",
+        "oxygen_unmet_m3_per_day",
+    ):
         assert r[name].max() == 0, name
     cfg = CareConfig()
     expected = severe.sum(0) @ np.array(cfg.p_death_oxygen_by_age) + critical.sum(0) @ np.array(
-        cfg.p_death_icu_by_age)
+        cfg.p_death_icu_by_age
+    )
     assert r["census_oxygen"][-1].sum() + r["census_icu"][-1].sum() < 1e-6  # everyone has left by then
     if mode == "deterministic":
         assert r["deaths"].sum() == pytest.approx(expected, rel=1e-9)
@@ -194,6 +264,7 @@ def test_without_capacity_limits_there_is_no_overflow_and_deaths_are_the_treated
 
 
 # -- fewer ICU beds never save lives --------------------------------------------------------------------
+
 
 @pytest.mark.parametrize("overflow", OVERFLOW)
 @pytest.mark.parametrize("beds_oxygen", [60.0, UNLIMITED])
@@ -210,6 +281,7 @@ def test_halving_icu_beds_never_lowers_deaths(overflow, beds_oxygen):
 
 
 # -- Little's law -----------------------------------------------------------------------------------------
+
 
 @pytest.mark.parametrize("mode", MODES)
 def test_mean_census_is_admission_rate_times_mean_stay(mode):
@@ -239,6 +311,7 @@ def test_mean_census_is_admission_rate_times_mean_stay(mode):
 
 # -- oxygen shortage and overflow rules -------------------------------------------------------------------
 
+
 def test_oxygen_goes_to_icu_first_and_shortage_counts_as_unmet_oxygen():
     supply = 5 * 43.2 + 3 * 14.4
     severe, critical = np.full((80, 9), 2.0), np.full((80, 9), 1.0)
@@ -266,8 +339,10 @@ def test_queue_admits_waiting_patients_before_new_arrivals():
 def test_stochastic_mode_is_reproducible_and_close_to_the_expectation():
     n = 150
     severe, critical = wave(n, 40, 6000, True), wave(n, 40, 1500, True)
-    runs = [simulate(make_care("stochastic", beds_oxygen=150, beds_icu=20, seed=s), severe, critical)
-            for s in (7, 7, 8)]
+    runs = [
+        simulate(make_care("stochastic", beds_oxygen=150, beds_icu=20, seed=s), severe, critical)
+        for s in (7, 7, 8)
+    ]
     assert np.array_equal(runs[0]["deaths"], runs[1]["deaths"])
     assert not np.array_equal(runs[0]["deaths"], runs[2]["deaths"])
     det = simulate(make_care(beds_oxygen=150, beds_icu=20), severe, critical)

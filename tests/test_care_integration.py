@@ -34,9 +34,14 @@ def test_care_variables_are_in_the_dataset_with_metadata():
 
 @pytest.mark.parametrize("engine", ["seir", "abm"])
 def test_both_engines_respect_capacity_and_balance(engine):
-    cfg = constrained() if engine == "seir" else homogeneous(
-        population={"total": 20_000}, scenario={"horizon_days": 150},
-        capacity={"beds_oxygen": 5, "beds_icu": 1, "oxygen_generators_m3_per_day": 200},
+    cfg = (
+        constrained()
+        if engine == "seir"
+        else homogeneous(
+            population={"total": 20_000},
+            scenario={"horizon_days": 150},
+            capacity={"beds_oxygen": 5, "beds_icu": 1, "oxygen_generators_m3_per_day": 200},
+        )
     )
     ds = scenarios.run(cfg, engine=engine, seed=4)
     tot = ds.sum("age_group")
@@ -45,7 +50,9 @@ def test_both_engines_respect_capacity_and_balance(engine):
     assert float(tot.unmet_oxygen.max()) > 0 and float(tot.deaths_without_care.sum()) > 0
     onsets = (tot.new_onsets_severe + tot.new_onsets_critical).cumsum("time")
     inside = tot.census_home + tot.census_oxygen + tot.census_icu + tot.unmet_oxygen + tot.unmet_icu
-    left = (tot.discharges_oxygen + tot.discharges_icu + tot.recoveries_without_care + tot.deaths).cumsum("time")
+    left = (tot.discharges_oxygen + tot.discharges_icu + tot.recoveries_without_care + tot.deaths).cumsum(
+        "time"
+    )
     np.testing.assert_allclose(onsets, inside - _mild_at_home(ds) + left, atol=1e-6)
     if engine == "abm":
         assert np.array_equal(ds.census_icu.values, np.rint(ds.census_icu.values))
@@ -73,8 +80,11 @@ def test_without_limits_deaths_are_the_treated_baseline():
 
 
 def test_a_dated_surge_step_raises_capacity_in_the_results():
-    cfg = constrained(surge=[{"name": "field hospital", "beds_oxygen": 300, "lead_time_days": 7,
-                              "activate_on": "2026-02-01"}])
+    cfg = constrained(
+        surge=[
+            {"name": "field hospital", "beds_oxygen": 300, "lead_time_days": 7, "activate_on": "2026-02-01"}
+        ]
+    )
     ds = scenarios.run(cfg)
     beds = ds.beds_oxygen_available.to_series()
     assert beds.loc["2026-02-07"] == 150 and beds.loc["2026-02-08"] == 450

@@ -159,7 +159,9 @@ class HealthSystem:
         activation counts). Raises ``KeyError`` for an unknown name.
         """
         if step_name not in self._steps:
-            raise KeyError(f"unknown surge step {step_name!r}; configured: {', '.join(self._steps) or 'none'}")
+            raise KeyError(
+                f"unknown surge step {step_name!r}; configured: {', '.join(self._steps) or 'none'}"
+            )
         if step_name in self._activated and self._activated[step_name] <= day:
             return False
         self._activated[step_name] = day

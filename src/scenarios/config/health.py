@@ -1,5 +1,7 @@
-"""Config sections for the health system: the care pathway, capacity (beds, ICU, oxygen supply, surge
-steps) and oxygen arithmetic.
+"""Config sections for the health system: care pathway, capacity and oxygen.
+
+``care`` is the three-tier pathway; ``capacity`` the beds, ICU, oxygen supply and surge steps; ``oxygen``
+the flows per patient and the unit conversions.
 
 Sources (``shared/reference/parameters.md``)
 --------------------------------------------
@@ -44,8 +46,9 @@ class Duration(StrictModel):
     """
 
     mean_days: float = param(units="days", source="see the field using it", description="Mean.", ge=0, le=365)
-    sd_days: float = param(units="days", source="see the field using it", description="Standard deviation.",
-                           ge=0, le=365)
+    sd_days: float = param(
+        units="days", source="see the field using it", description="Standard deviation.", ge=0, le=365
+    )
 
 
 def _erlang2(mean: float) -> Duration:
@@ -61,55 +64,80 @@ class Care(StrictModel):
     """
 
     onset_to_admission: Duration = param(
-        _erlang2(4.5), units="days", source="squire dur_ICase 4.5, Erlang-2 (R/run.R gamma_ICase = 2/dur_ICase)",
+        _erlang2(4.5),
+        units="days",
+        source="squire dur_ICase 4.5, Erlang-2 (R/run.R gamma_ICase = 2/dur_ICase)",
         description="Delay from symptom onset to seeking admission, for severe and critical patients.",
     )
     los_oxygen_survive: Duration = param(
-        _erlang2(9.0), units="days", source=_SQUIRE_DUR + ": dur_get_ox_survive 9",
+        _erlang2(9.0),
+        units="days",
+        source=_SQUIRE_DUR + ": dur_get_ox_survive 9",
         description="Stay in a tier-2 oxygen bed of a patient who recovers.",
     )
     los_oxygen_die: Duration = param(
-        _erlang2(9.0), units="days", source=_SQUIRE_DUR + ": dur_get_ox_die 9",
+        _erlang2(9.0),
+        units="days",
+        source=_SQUIRE_DUR + ": dur_get_ox_die 9",
         description="Stay in a tier-2 oxygen bed of a patient who dies.",
     )
     los_icu_survive: Duration = param(
-        _erlang2(14.8), units="days", source=_SQUIRE_DUR + ": dur_get_mv_survive 14.8",
+        _erlang2(14.8),
+        units="days",
+        source=_SQUIRE_DUR + ": dur_get_mv_survive 14.8",
         description="Stay in ICU of a patient who recovers (then steps down to tier 2).",
     )
     los_icu_die: Duration = param(
-        _erlang2(11.1), units="days", source=_SQUIRE_DUR + ": dur_get_mv_die 11.1",
+        _erlang2(11.1),
+        units="days",
+        source=_SQUIRE_DUR + ": dur_get_mv_die 11.1",
         description="Stay in ICU of a patient who dies.",
     )
     los_stepdown: Duration = param(
-        _erlang2(3.0), units="days", source=_SQUIRE_DUR + ": dur_rec 3 (recovery after ventilation)",
+        _erlang2(3.0),
+        units="days",
+        source=_SQUIRE_DUR + ": dur_rec 3 (recovery after ventilation)",
         description="Stay in a tier-2 bed after ICU, before discharge.",
     )
     untreated_oxygen_survive: Duration = param(
-        _erlang2(4.5), units="days", source=_SQUIRE_DUR + ": dur_not_get_ox_survive = 0.5 x dur_get_ox_survive",
+        _erlang2(4.5),
+        units="days",
+        source=_SQUIRE_DUR + ": dur_not_get_ox_survive = 0.5 x dur_get_ox_survive",
         description="Course of an oxygen-needing patient without oxygen who recovers.",
     )
     untreated_oxygen_die: Duration = param(
-        _erlang2(4.5), units="days", source=_SQUIRE_DUR + ": dur_not_get_ox_die = 0.5 x dur_get_ox_die",
+        _erlang2(4.5),
+        units="days",
+        source=_SQUIRE_DUR + ": dur_not_get_ox_die = 0.5 x dur_get_ox_die",
         description="Course of an oxygen-needing patient without oxygen who dies.",
     )
     untreated_icu_survive: Duration = param(
-        _erlang2(7.4), units="days", source=_SQUIRE_DUR + ": dur_not_get_mv_survive = 0.5 x dur_get_mv_survive",
+        _erlang2(7.4),
+        units="days",
+        source=_SQUIRE_DUR + ": dur_not_get_mv_survive = 0.5 x dur_get_mv_survive",
         description="Course of a critical patient without ICU who recovers.",
     )
     untreated_icu_die: Duration = param(
-        _erlang2(1.0), units="days", source="squire R/run.R dur_not_get_mv_die = 1 (verified)",
+        _erlang2(1.0),
+        units="days",
+        source="squire R/run.R dur_not_get_mv_die = 1 (verified)",
         description="Course of a critical patient without ICU who dies.",
     )
     p_death_oxygen_by_age: ByAge = param(
-        SQUIRE_P_DEATH_OXYGEN, units="1", source=_SQUIRE + ": prob_non_severe_death_treatment",
+        SQUIRE_P_DEATH_OXYGEN,
+        units="1",
+        source=_SQUIRE + ": prob_non_severe_death_treatment",
         description="Probability of death of a tier-2 patient who gets an oxygen bed, by age.",
     )
     p_death_icu_by_age: ByAge = param(
-        SQUIRE_P_DEATH_ICU, units="1", source=_SQUIRE + ": prob_severe_death_treatment",
+        SQUIRE_P_DEATH_ICU,
+        units="1",
+        source=_SQUIRE + ": prob_severe_death_treatment",
         description="Probability of death of a critical patient who gets a staffed ICU bed, by age.",
     )
     p_death_oxygen_untreated: Fraction = param(
-        0.5, units="1",
+        0.5,
+        units="1",
         source="squire R/run.R::default_probs prob_non_severe_death_no_treatment 0.5 (older squire: 0.6)",
         description=(
             "Probability of death of an oxygen-needing patient who gets no bed or no oxygen; at least the "
@@ -117,7 +145,9 @@ class Care(StrictModel):
         ),
     )
     p_death_icu_untreated: Fraction = param(
-        0.95, units="1", source="squire R/run.R::default_probs prob_severe_death_no_treatment 0.95",
+        0.95,
+        units="1",
+        source="squire R/run.R::default_probs prob_severe_death_no_treatment 0.95",
         description=(
             "Probability of death of a critical patient who gets no ICU bed; at least the fatality with care "
             "in each age band (squire's 80+ value with care, 0.993, exceeds its 0.95 without)."
@@ -133,32 +163,54 @@ class Care(StrictModel):
         ),
     )
     home_care_days: float = param(
-        7.0, units="days", source="assumption: home isolation and monitoring of mild F0 for 7 days (MoH 2022)",
-        description="Days a mild case stays in tier-1 home/community care after onset.", ge=0, le=60,
+        7.0,
+        units="days",
+        source="assumption: home isolation and monitoring of mild F0 for 7 days (MoH 2022)",
+        description="Days a mild case stays in tier-1 home/community care after onset.",
+        ge=0,
+        le=60,
     )
 
 
 class SurgeStep(StrictModel):
     """Extra capacity (field hospital, ICU centre, oxygen) that comes online a lead time after activation."""
 
-    name: str = Field(description="Name used by policies to activate it, e.g. 'field hospital 1'.", min_length=1)
+    name: str = Field(
+        description="Name used by policies to activate it, e.g. 'field hospital 1'.", min_length=1
+    )
     beds_oxygen: float | None = param(
-        None, units="beds", source="user", description="Oxygen-capable tier-2 beds it adds.", ge=0)
+        None, units="beds", source="user", description="Oxygen-capable tier-2 beds it adds.", ge=0
+    )
     beds_oxygen_per_100k: float = param(
-        0.0, units="beds per 100,000 people", source="user",
-        description="Tier-2 beds it adds per 100,000 people (ignored when beds_oxygen is given).", ge=0)
+        0.0,
+        units="beds per 100,000 people",
+        source="user",
+        description="Tier-2 beds it adds per 100,000 people (ignored when beds_oxygen is given).",
+        ge=0,
+    )
     beds_icu: float | None = param(None, units="beds", source="user", description="ICU beds it adds.", ge=0)
     beds_icu_per_100k: float = param(
-        0.0, units="beds per 100,000 people", source="user",
-        description="ICU beds it adds per 100,000 people (ignored when beds_icu is given).", ge=0)
+        0.0,
+        units="beds per 100,000 people",
+        source="user",
+        description="ICU beds it adds per 100,000 people (ignored when beds_icu is given).",
+        ge=0,
+    )
     oxygen_m3_per_day: float = param(
-        0.0, units="m3/day", source="user", description="Oxygen supply it adds (gas at 1 atm).", ge=0)
+        0.0, units="m3/day", source="user", description="Oxygen supply it adds (gas at 1 atm).", ge=0
+    )
     lead_time_days: int = param(
-        7, units="days", source="assumption: about a week to open a field hospital (Vietnam 2021 reports)",
-        description="Days from activation until it is in service.", ge=0, le=365,
+        7,
+        units="days",
+        source="assumption: about a week to open a field hospital (Vietnam 2021 reports)",
+        description="Days from activation until it is in service.",
+        ge=0,
+        le=365,
     )
     activate_on: dt.date | None = param(
-        None, units="date", source="user",
+        None,
+        units="date",
+        source="user",
         description="Date it is activated; omit to leave it for a triggered policy to activate.",
     )
 
@@ -171,64 +223,98 @@ class Capacity(StrictModel):
     """
 
     beds_oxygen: float | None = param(
-        None, units="beds", source="user",
-        description="Oxygen-capable beds set aside for COVID-19 (tier 2); overrides beds_oxygen_per_100k.", ge=0,
+        None,
+        units="beds",
+        source="user",
+        description="Oxygen-capable beds set aside for COVID-19 (tier 2); overrides beds_oxygen_per_100k.",
+        ge=0,
     )
     beds_oxygen_per_100k: float = param(
-        48.0, units="beds per 100,000 people",
+        48.0,
+        units="beds per 100,000 people",
         source="derived: 32 hospital beds/10,000 (Vietnamnet/VNA 2023-24) x 15% for COVID-19 (assumption)",
-        description="Oxygen-capable tier-2 beds for COVID-19 per 100,000 people.", ge=0,
+        description="Oxygen-capable tier-2 beds for COVID-19 per 100,000 people.",
+        ge=0,
     )
     non_covid_share_oxygen: Fraction = param(
-        0.0, units="1", source="assumption: designated beds are cleared; set your own",
+        0.0,
+        units="1",
+        source="assumption: designated beds are cleared; set your own",
         description="Share of the tier-2 COVID-19 beds already occupied by other patients.",
     )
     beds_icu: float | None = param(
-        None, units="beds", source="user",
-        description="ICU beds for COVID-19 (tier 3); overrides beds_icu_per_100k.", ge=0,
+        None,
+        units="beds",
+        source="user",
+        description="ICU beds for COVID-19 (tier 3); overrides beds_icu_per_100k.",
+        ge=0,
     )
     beds_icu_per_100k: float = param(
-        3.5, units="beds per 100,000 people",
+        3.5,
+        units="beds per 100,000 people",
         source="squire LMIC average 3.5/100k (parameters.md s.6); Phua 2020 LMIC median 2.3",
-        description="ICU beds for COVID-19 per 100,000 people.", ge=0,
+        description="ICU beds for COVID-19 per 100,000 people.",
+        ge=0,
     )
     non_covid_share_icu: Fraction = param(
-        0.0, units="1", source="assumption: designated beds are cleared; set your own",
+        0.0,
+        units="1",
+        source="assumption: designated beds are cleared; set your own",
         description="Share of the COVID-19 ICU beds already occupied by other patients.",
     )
     icu_staffed_share: Fraction = param(
-        1.0, units="1", source="assumption: every designated ICU bed has its staff; set your own",
+        1.0,
+        units="1",
+        source="assumption: every designated ICU bed has its staff; set your own",
         description="Share of ICU beds with enough staff to run them (before absence).",
     )
     staff_absence_per_prevalence: float = param(
-        0.0, units="1", source="user (0 = off); health workers' infection risk was ~3.4x the community's "
+        0.0,
+        units="1",
+        source="user (0 = off); health workers' infection risk was ~3.4x the community's "
         "(Nguyen et al. Lancet Public Health 2020, recalled)",
         description=(
             "Share of ICU staff absent per unit of community prevalence (infectious / population); "
             "e.g. 3.4 x isolation days / infectious days."
-        ), ge=0, le=1000,
+        ),
+        ge=0,
+        le=1000,
     )
     staff_absence_max: Fraction = param(
-        0.3, units="1", source="assumption",
+        0.3,
+        units="1",
+        source="assumption",
         description="Ceiling on the share of ICU staff absent (and so of staffed ICU beds out of service).",
     )
     oxygen_liquid_tonnes_per_day: float | None = param(
-        None, units="t/day", source="user", description="Liquid oxygen delivered per day.", ge=0,
+        None,
+        units="t/day",
+        source="user",
+        description="Liquid oxygen delivered per day.",
+        ge=0,
     )
     oxygen_cylinders_per_day: float | None = param(
-        None, units="cylinders/day", source="user",
-        description="Full cylinders delivered per day (size and pressure in [oxygen]).", ge=0,
+        None,
+        units="cylinders/day",
+        source="user",
+        description="Full cylinders delivered per day (size and pressure in [oxygen]).",
+        ge=0,
     )
     oxygen_generators_m3_per_day: float | None = param(
-        None, units="m3/day", source="user",
-        description="On-site generators (PSA) and concentrators, output per day (gas at 1 atm).", ge=0,
+        None,
+        units="m3/day",
+        source="user",
+        description="On-site generators (PSA) and concentrators, output per day (gas at 1 atm).",
+        ge=0,
     )
     oxygen_supply_m3_per_day_per_100k: float = param(
-        868.0, units="m3/day per 100,000 people",
+        868.0,
+        units="m3/day per 100,000 people",
         source="derived: national production 851,000 m3/day in 2021 (MoH, parameters.md s.6) / 98.08 M "
         "people; an upper bound, give real numbers",
         description="Oxygen supply per 100,000 people, used only when no source (liquid, cylinders, "
-        "generators) is given.", ge=0,
+        "generators) is given.",
+        ge=0,
     )
     surge: tuple[SurgeStep, ...] = Field((), description="Surge steps (field hospitals, ICU, oxygen).")
 
@@ -245,35 +331,56 @@ class Oxygen(StrictModel):
     """Oxygen use per patient and unit conversions (gas volumes at about 1 atm)."""
 
     flow_severe_l_per_min: float = param(
-        10.0, units="L/min", source="WHO oxygen guidance 2020; mrc-ide/esft o2_flow_sev = 10",
+        10.0,
+        units="L/min",
+        source="WHO oxygen guidance 2020; mrc-ide/esft o2_flow_sev = 10",
         description=(
-            "Flow for a tier-2 patient (and step-down). Observed ward use is lower: 3.0 L/min (Hvarfner 2022), "
+            "Flow for a tier-2 patient (and step-down). Observed ward use is lower: 3.0 L/min "
+            "(Hvarfner 2022), "
             "5.6 L/min all oxygen patients (ZSFG 2024)."
-        ), ge=0, le=100,
+        ),
+        ge=0,
+        le=100,
     )
     flow_critical_l_per_min: float = param(
-        30.0, units="L/min", source="WHO oxygen guidance 2020; mrc-ide/esft o2_flow_crit_* = 30",
-        description="Flow for an ICU patient.", ge=0, le=200,
+        30.0,
+        units="L/min",
+        source="WHO oxygen guidance 2020; mrc-ide/esft o2_flow_crit_* = 30",
+        description="Flow for an ICU patient.",
+        ge=0,
+        le=200,
     )
     cylinder_water_litres: float = param(
-        40.0, units="L", source="parameters.md s.3 (common 40 L medical cylinder)",
-        description="Water capacity of a cylinder.", gt=0, le=100,
+        40.0,
+        units="L",
+        source="parameters.md s.3 (common 40 L medical cylinder)",
+        description="Water capacity of a cylinder.",
+        gt=0,
+        le=100,
     )
     cylinder_pressure_bar: float = param(
-        150.0, units="bar", source="parameters.md s.3 (150 bar filling)",
-        description="Filling pressure of a cylinder.", gt=0, le=300,
+        150.0,
+        units="bar",
+        source="parameters.md s.3 (150 bar filling)",
+        description="Filling pressure of a cylinder.",
+        gt=0,
+        le=300,
     )
     cylinder_gas: Literal["ideal", "real"] = Field(
         "ideal",
         description=(
             "Gas in a cylinder: 'ideal' = water litres x bar / 1.01325 / 1000 m3 (the usual planning figure, "
-            "~6% below the real content, so cylinder counts err on the safe side); 'real' = real-gas content at "
+            "~6% below the real content, so cylinder counts err on the safe side); 'real' = real-gas "
+            "content at "
             "15 C (CoolProp, parameters.md s.3), tabulated up to 200 bar."
         ),
     )
     liquid_m3_per_tonne: float = param(
-        738.0, units="m3/t", source="CoolProp, 15 C (parameters.md s.3)",
-        description="Gas volume of one tonne of liquid oxygen.", gt=0,
+        738.0,
+        units="m3/t",
+        source="CoolProp, 15 C (parameters.md s.3)",
+        description="Gas volume of one tonne of liquid oxygen.",
+        gt=0,
     )
 
     @model_validator(mode="after")
