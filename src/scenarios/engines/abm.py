@@ -184,6 +184,7 @@ class EpidemicModel(mesa.Model):
         self.recovery_day = np.full(n, _NO_DAY, dtype=np.int32)
         self.wane_day = np.full(n, _NO_DAY, dtype=np.int32)
         self.stratum = self._initial_strata()
+        self.key = self._key(np.arange(n))  # band * n_stratum + stratum: index of the community hazard table
         self._due: dict[str, defaultdict[int, list[np.ndarray]]] = {
             k: defaultdict(list) for k in ("onset", "recovery", "wane")
         }
@@ -194,7 +195,6 @@ class EpidemicModel(mesa.Model):
         self.day = -1
         self.inputs: DayInputs | None = None
         self._schedule_waning(np.flatnonzero(disease.wanes[self.stratum]), 0, memoryless=True)
-        self._group_hazard = np.zeros((self.n_variant, n), dtype=np.float32)
         self.flows = self._empty_flows()
         self.datacollector = mesa.DataCollector(model_reporters={
             "new_infections": lambda m: int(m.flows["infections"].sum()),
@@ -218,6 +218,9 @@ class EpidemicModel(mesa.Model):
             stratum[lo:hi] = self.rng.permutation(np.repeat(np.arange(self.n_stratum), k)).astype(np.int8)
         return stratum
 
+    def _key(self, agents: np.ndarray) -> np.ndarray:
+        return (self.band[agents].astype(np.int16) * self.n_stratum + self.stratum[agents]).astype(np.int16)
+
     def _empty_flows(self) -> dict[str, np.ndarray]:
         shape = (self.n_variant, self.n_stratum, N_AGE)
         return {"infections": np.zeros(shape, dtype=np.int64), "onsets": np.zeros(shape, dtype=np.int64)}
@@ -228,9 +231,10 @@ class EpidemicModel(mesa.Model):
             return
         order = np.argsort(days, kind="stable")
         agents, days = agents[order], days[order]
-        cuts = np.flatnonzero(np.diff(days)) + 1
-        for chunk, d in zip(np.split(agents, cuts), days[np.concatenate([[0], cuts])], strict=True):
-            self._due[kind][int(d)].append(chunk)
+        bounds = np.concatenate([[0], np.flatnonzero(np.diff(days)) + 1, [len(days)]]).tolist()
+        due = self._due[kind]
+        for lo, hi in zip(bounds[:-1], bounds[1:], strict=True):
+            due[int(days[lo])].append(agents[lo:hi])
 
     def _pop_due(self, kind: str, day: int) -> np.ndarray:
         chunks = self._due[kind].pop(day, None)
@@ -254,6 +258,7 @@ class EpidemicModel(mesa.Model):
     def _move_strata(self, agents: np.ndarray, to: int) -> None:
         np.subtract.at(self.counts_susceptible, (self.stratum[agents], self.band[agents]), 1)
         self.stratum[agents] = to
+        self.key[agents] = self._key(agents)
         np.add.at(self.counts_susceptible, (np.full(len(agents), to), self.band[agents]), 1)
 
     def infect(self, agents: np.ndarray, variants: np.ndarray) -> None:
@@ -295,6 +300,7 @@ class EpidemicModel(mesa.Model):
         self.state[agents] = SUSCEPTIBLE
         to = self.disease.recovered_to[v].astype(np.int8)
         self.stratum[agents] = to
+        self.key[agents] = self._key(agents)
         np.add.at(self.counts_susceptible, (to, b), 1)
         self.onset_day[agents] = self.recovery_day[agents] = _NO_DAY
         self._schedule_waning(agents[self.disease.wanes[to]], self.day)
@@ -349,19 +355,21 @@ class EpidemicModel(mesa.Model):
         """Draw today's infections from the infectious agents through every setting."""
         d, synth = self.disease, self.synth
         nv, ns = self.n_variant, self.n_stratum
-        infectious = np.flatnonzero(self.state == INFECTIOUS) if self.counts_infectious.sum() else None
-        if infectious is None or len(infectious) == 0:
+        if self.counts_infectious.sum() == 0:
             return
+        infectious = np.flatnonzero(self.state == INFECTIOUS)
         iv, ib = self.variant[infectious], self.band[infectious]
-        # Community (well mixed): hazard per (band, stratum), the same for everyone in that cell.
+        # beta_v * susceptibility[v, s]: hazard per unit of contact pressure, by variant and stratum.
+        bs = self.beta[:, None] * d.susceptibility  # (v, s)
+        # Community (well mixed): one hazard per (band, stratum) cell, looked up through ``key``.
         inf_counts = np.zeros((nv, N_AGE))
         np.add.at(inf_counts, (iv, ib), 1.0)
         comm = multipliers.get("community", 1.0) * inf_counts @ synth.weights["community"].T  # (v, a)
-        table_v = self.beta[:, None, None] * comm[:, :, None] * d.susceptibility[:, None, :]  # (v, a, s)
-        table = table_v.sum(axis=0).astype(np.float32).ravel()
-        hazard = table[self.band.astype(np.intp) * ns + self.stratum]
-        # Groups: hazard for members of groups with someone infectious, by the pair weights.
-        touched = []
+        table_v = comm[:, :, None] * bs[:, None, :]  # (v, a, s)
+        hazard = table_v.sum(axis=0).astype(np.float32).ravel()[self.key]
+        # Groups with someone infectious: pressure by (group, band) from the pair weights, then one lookup
+        # of a (group, band, stratum) table per member.
+        parts = []
         for setting in GROUP_SETTINGS:
             m = multipliers.get(setting, 1.0)
             w = synth.weights[setting]
@@ -375,28 +383,30 @@ class EpidemicModel(mesa.Model):
             active, local = np.unique(g[has], return_inverse=True)
             counts = np.zeros((nv, len(active), N_AGE))
             np.add.at(counts, (iv[has], local, ib[has]), 1.0)
-            pressure = counts @ w.T  # (v, group, band of the exposed)
+            pressure = m * (counts @ w.T)  # (v, group, band of the exposed)
+            table_g = pressure[..., None] * bs[:, None, None, :]  # (v, group, band, stratum)
             members, owner = groups.expand(active)
             keep = self.state[members] == SUSCEPTIBLE
             members, owner = members[keep], owner[keep]
-            mb, ms = self.band[members], self.stratum[members]
-            for v in range(nv):
-                h = (m * self.beta[v]) * pressure[v, owner, mb] * d.susceptibility[v, ms]
-                self._group_hazard[v, members] += h
-                hazard[members] += h.astype(np.float32)
-            touched.append(members)
+            flat = (owner * N_AGE + self.band[members]) * ns + self.stratum[members]
+            hazard[members] += table_g.sum(axis=0).astype(np.float32).ravel()[flat]
+            parts.append((groups, active, table_g))
         draw = self.rng.standard_exponential(len(hazard), dtype=np.float32)
         new = np.flatnonzero((draw < hazard) & (self.state == SUSCEPTIBLE))
-        if nv == 1:
+        if nv == 1 or len(new) == 0:
             variants = np.zeros(len(new), dtype=np.int8)
         else:
-            per_v = table_v.reshape(nv, -1)[:, self.band[new].astype(np.intp) * ns + self.stratum[new]]
-            per_v = per_v + self._group_hazard[:, new]
+            # Variant of each new infection in proportion to its hazard by variant.
+            nb, nstr = self.band[new], self.stratum[new]
+            per_v = table_v[:, nb, nstr]
+            for groups, active, table_g in parts:
+                g = groups.of_agent[new]
+                at = np.minimum(np.searchsorted(active, g), len(active) - 1)
+                inside = (g >= 0) & (active[at] == g)
+                per_v[:, inside] += table_g[:, at[inside], nb[inside], nstr[inside]]
             cum = np.cumsum(per_v, axis=0)
             u = self.rng.random(len(new)) * cum[-1]
             variants = np.minimum((u[None, :] > cum).sum(axis=0), nv - 1).astype(np.int8)
-        for members in touched:
-            self._group_hazard[:, members] = 0.0
         self.infect(new, variants)
 
     # ----- one day ----------------------------------------------------------------------------------------
