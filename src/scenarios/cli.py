@@ -9,6 +9,7 @@ from pathlib import Path
 import xarray as xr
 
 from .config import Config, ConfigError, load_config, parse_set
+from .report import ReportError, write_report
 from .results import write_netcdf
 from .simulate import run
 
@@ -30,6 +31,12 @@ def _parser() -> argparse.ArgumentParser:
     r.add_argument("--engine", choices=["seir", "abm"], default="seir", help="transmission engine")
     r.add_argument("--seed", type=int, default=0, help="random seed (stochastic parts)")
     r.add_argument("--progress", action="store_true", help="show a progress bar")
+    r.add_argument("--report", action="store_true", help="also write the annex bundle into DIR/report/")
+    r.add_argument("--lang", choices=["vi", "en"], default="vi", help="language of the report (default vi)")
+
+    rp = sub.add_parser("report", help="write figures, tables and a PDF annex of a run into RUN_DIR/report/")
+    rp.add_argument("run_dir", type=Path, help="folder written by 'scenarios run' (holds results.nc)")
+    rp.add_argument("--lang", choices=["vi", "en"], default="vi", help="language (default vi)")
 
     v = sub.add_parser("validate", help="check a config and print what it resolves to")
     v.add_argument("config", type=Path, help="what-if config file (TOML)")
@@ -66,6 +73,13 @@ def _run(args: argparse.Namespace) -> int:
     path = write_netcdf(ds, out / "results.nc")
     print(summary(ds))
     print(f"  written: {path}")
+    if args.report:
+        print(f"  report: {write_report(out, lang=args.lang, ds=ds)}")
+    return 0
+
+
+def _report(args: argparse.Namespace) -> int:
+    print(f"report: {write_report(args.run_dir, lang=args.lang)}")
     return 0
 
 
@@ -82,11 +96,14 @@ def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``scenarios`` command; returns the exit code (2 for a bad config)."""
     args = _parser().parse_args(argv)
     try:
-        return {"run": _run, "validate": _validate}[args.command](args)
+        return {"run": _run, "validate": _validate, "report": _report}[args.command](args)
     except ConfigError as e:
         print("error: the config cannot be used:", file=sys.stderr)
         for line in e.problems:
             print(f"  {line}", file=sys.stderr)
+        return 2
+    except ReportError as e:
+        print(f"error: {e}", file=sys.stderr)
         return 2
     except OSError as e:
         print(f"error: {e.strerror or e}: {e.filename or ''}", file=sys.stderr)
