@@ -5,6 +5,7 @@ ICU needs with provincial capacity, and tell when a surge plan's thresholds woul
 """
 
 from .config import ConfigError, load_config
+from .indicators import crossings
 from .simulate import run
 
-__all__ = ["ConfigError", "load_config", "run"]
+__all__ = ["ConfigError", "crossings", "load_config", "run"]

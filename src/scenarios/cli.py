@@ -6,11 +6,14 @@ import argparse
 import sys
 from pathlib import Path
 
+import pandas as pd
 import xarray as xr
 
 from .config import Config, ConfigError, load_config, parse_set
+from .indicators import crossings, format_crossings, write_crossings
+from .policy import actions
 from .report import ReportError, write_report
-from .results import write_netcdf
+from .results import write_atomic, write_netcdf
 from .simulate import run
 
 __all__ = ["main"]
@@ -50,14 +53,16 @@ def _load(args: argparse.Namespace) -> Config:
     return load_config(args.config, parse_set(args.overrides))
 
 
-def summary(ds: xr.Dataset) -> str:
-    """A few lines a planner reads first."""
+def summary(ds: xr.Dataset, crossings_table: pd.DataFrame | None = None) -> str:
+    """Describe a run in a few lines a planner reads first: threshold crossings, then the epidemic."""
+    table = crossings(ds) if crossings_table is None else crossings_table
     total = ds["new_infections"].sum("age_group")
     reported = ds["new_reported_cases"].sum("age_group")
     peak = int(total.argmax("time"))
     pop = ds.attrs["population_total"]
     lines = [
         f"{ds.attrs['scenario_name']} — {ds.attrs['area_name']} ({pop:,.0f} people), engine {ds.attrs['engine']}",
+        format_crossings(table),
         f"  infections (reinfections included): {float(total.sum()):,.0f} "
         f"({float(total.sum()) / pop:.1%} of the population), "
         f"peak {float(total[peak]):,.0f}/day on {str(ds.time.values[peak])[:10]}",
@@ -71,8 +76,12 @@ def _run(args: argparse.Namespace) -> int:
     out = args.out or Path("runs") / args.config.stem
     ds = run(config, engine=args.engine, seed=args.seed, progress=args.progress)
     path = write_netcdf(ds, out / "results.nc")
-    print(summary(ds))
-    print(f"  written: {path}")
+    table = crossings(ds)
+    written = [path, write_crossings(table, out / "crossings.csv"),
+               write_atomic(out / "actions.csv", lambda tmp: actions(ds).to_csv(tmp, index=False,
+                                                                               date_format="%Y-%m-%d"))]
+    print(summary(ds, table))
+    print(f"  written: {', '.join(str(p) for p in written)}")
     if args.report:
         print(f"  report: {write_report(out, lang=args.lang, ds=ds)}")
     return 0

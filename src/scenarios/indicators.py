@@ -693,7 +693,7 @@ def format_crossings(df: pd.DataFrame) -> str:
                 else f"epidemic level ≥ {r['threshold']:g}")
         if r["kind"] == "criterion" and r["sustained_days"] > 1:
             rule += f" for {r['sustained_days']} days"
-        lead = "" if pd.isna(r["lead_days"]) else f", {_days(r['lead_days'])} before overflow"
+        lead = "" if pd.isna(r["lead_days"]) else f", {_before(r['lead_days'])}"
         note = f"  [{r['note']}]" if r.get("note") else ""
         lines.append(f"  {r['criterion']:<12} {rule:<48} {when(r)}, met {_days(r['days_met'])}{lead}{note}")
     ovf = df[df["criterion"] == "overflow"]
@@ -705,7 +705,7 @@ def format_crossings(df: pd.DataFrame) -> str:
     if pd.isna(act["first_day"]):
         lines.append("  -> the plan's thresholds are not reached in this run")
     else:
-        tail = (f", {_days(act['lead_days'])} before the first overflow" if not pd.isna(act["lead_days"])
+        tail = (f", {_before(act['lead_days'])}" if not pd.isna(act["lead_days"])
                 else ", with no overflow in the run")
         lines.append(f"  -> plan activated on {act['first_date']:%Y-%m-%d} (first: {first}){tail}")
     return "\n".join(lines)
@@ -713,6 +713,12 @@ def format_crossings(df: pd.DataFrame) -> str:
 
 def _days(n: int) -> str:
     return f"{n} day" if abs(n) == 1 else f"{n} days"
+
+
+def _before(lead: int) -> str:
+    if lead == 0:
+        return "on the first day of overflow"
+    return f"{_days(lead)} before overflow" if lead > 0 else f"{_days(-lead)} after overflow began"
 
 
 def write_crossings(df: pd.DataFrame, path: str | Path) -> Path:
