@@ -7,5 +7,6 @@ ICU needs with provincial capacity, and tell when a surge plan's thresholds woul
 from .config import ConfigError, load_config
 from .indicators import crossings
 from .simulate import run
+from . import plots  # noqa: E402,I001 - figures (matplotlib is imported inside its functions only)
 
-__all__ = ["ConfigError", "crossings", "load_config", "run"]
+__all__ = ["ConfigError", "crossings", "load_config", "plots", "run"]
