@@ -30,7 +30,7 @@ def test_run_writes_results_with_schema_and_provenance(tmp_path, capsys):
     assert ds.attrs["seed"] == "7" and ds.attrs["engine"] == "seir" and ds.attrs["version"]
     assert "phong_tho.toml" in ds.attrs["config_text"] and '"scenario.horizon_days": 60' in ds.attrs["overrides"]
     assert ds.attrs["area_name"] == "Phong Thổ (Lai Châu)"
-    assert sorted(p.name for p in out.iterdir()) == ["actions.csv", "crossings.csv", "results.nc"]  # no temp files
+    assert sorted(p.name for p in out.iterdir()) == ["actions.csv", "crossings.csv", "results.nc"]
 
 
 def test_reported_cases_are_delayed_share_of_onsets(tmp_path):

@@ -37,3 +37,17 @@ def test_unknown_threshold_set_is_a_config_error_naming_the_shipped_sets(tmp_pat
     assert code == 2
     err = capsys.readouterr().err
     assert "thresholds" in err and "provincial_3984" in err and "small_area_phongtho" in err
+
+
+def test_validate_checks_policy_triggers_and_surge_steps(tmp_path, capsys):
+    cfg = tmp_path / "c.toml"
+    cfg.write_text(f"""extends = "{(CONFIGS / 'an_giang_new_variant.toml').as_posix()}"
+[[policies]]
+name = "field"
+trigger = "oxygen"
+action = "surge"
+step = "field hospital"
+""", encoding="utf-8")
+    assert main(["validate", str(cfg)]) == 2
+    err = capsys.readouterr().err
+    assert "policies.0.step: unknown surge step 'field hospital'; configured: field hospitals" in err

@@ -54,6 +54,7 @@ def test_contact_trigger_lowers_the_subsequent_peak(baseline, with_5k):
 
 def test_fired_actions_are_recorded_with_dates(with_5k):
     table = actions(with_5k)
+    assert list(table.columns) == ["date", "day", "policy", "action", "trigger", "event"]
     fired = crossings(with_5k).set_index("criterion").loc["cases", "first_day"]
     assert table[["policy", "event", "day"]].values.tolist() == [
         ["re-apply 5K", "triggered", fired], ["re-apply 5K", "in_force", fired + 3]]

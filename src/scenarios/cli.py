@@ -10,7 +10,7 @@ import pandas as pd
 import xarray as xr
 
 from .config import Config, ConfigError, load_config, parse_set
-from .indicators import crossings, format_crossings, write_crossings
+from .indicators import crossings, format_crossings, threshold_set_of, write_crossings
 from .policy import actions
 from .report import ReportError, write_report
 from .results import write_atomic, write_netcdf
@@ -94,6 +94,7 @@ def _report(args: argparse.Namespace) -> int:
 
 def _validate(args: argparse.Namespace) -> int:
     config = _load(args)
+    threshold_set_of(config)  # issue 4: threshold set file, policy triggers and surge steps
     s = config.scenario
     print(f"{args.config}: valid — '{s.name}', {s.start_date} to {s.end_date} ({s.horizon_days} days)")
     if args.show:

@@ -418,7 +418,8 @@ class IndicatorTracker:
 def threshold_set_of(config: Config) -> ThresholdSet:
     """Resolve the threshold set a config uses (a relative file is read beside the config file).
 
-    Also checks that every policy's trigger names ``activation``, a criterion of the set, or a level.
+    Also checks that every policy's trigger names ``activation``, a criterion of the set, or a level, and
+    that every ``surge`` policy names a configured surge step.
 
     Raises
     ------
@@ -432,7 +433,8 @@ def threshold_set_of(config: Config) -> ThresholdSet:
     except ValueError as e:
         raise ConfigError([f"{where}: thresholds: {e}"]) from None
     try:
-        check_policies(config.policies, ts, config.levels)
+        steps = tuple(s.name for s in config.capacity.surge) if hasattr(config, "capacity") else None
+        check_policies(config.policies, ts, config.levels, steps)
     except ValueError as e:
         raise ConfigError([f"{where}: {e}"]) from None
     return ts
@@ -624,8 +626,9 @@ def crossings(
     >>> ds = xr.Dataset({"cases_7d_per_100k": ("time", np.linspace(0, 950, 20))}, coords={"time": t},
     ...                 attrs={"population_total": 100_000})
     >>> df = crossings(ds)
-    >>> df.loc[0, ["criterion", "operator", "first_date", "first_day", "days_met"]].tolist()
-    ['cases', '>', Timestamp('2026-01-11 00:00:00'), 10, 10]
+    >>> row = df.iloc[0]
+    >>> row["criterion"], row["operator"], str(row["first_date"].date()), int(row["first_day"])
+    ('cases', '>', '2026-01-11', 10)
     """
     ts = _resolve_thresholds(ds, thresholds)
     if levels is None and ds.attrs.get("levels"):

@@ -269,7 +269,7 @@ def actions(ds: xr.Dataset) -> pd.DataFrame:
     cols = ["date", "day", "policy", "action", "trigger", "event"]
     if "policy_event" not in ds or ds.sizes.get("policy", 0) == 0:
         return pd.DataFrame(columns=cols)
-    flags = ds["policy_event"].fillna(0).astype(int)
+    flags = ds["policy_event"].reset_coords(drop=True).fillna(0).astype(int)
     frame = flags.to_dataframe(name="flags").reset_index()
     frame = frame[frame["flags"] > 0]
     rows = []

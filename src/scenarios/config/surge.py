@@ -440,14 +440,24 @@ class Policy(StrictModel):
         return self
 
 
-def check_policies(policies: tuple[Policy, ...], thresholds: ThresholdSet, levels: Levels | None) -> None:
-    """Check that each policy's trigger exists; raise ``ValueError`` naming the policy and what is allowed."""
+def check_policies(
+    policies: tuple[Policy, ...],
+    thresholds: ThresholdSet,
+    levels: Levels | None,
+    surge_steps: tuple[str, ...] | None = None,
+) -> None:
+    """Check policy triggers and surge steps; raise ``ValueError`` naming the field and what is allowed."""
     names = [p.name for p in policies]
     dup = sorted({n for n in names if names.count(n) > 1})
     if dup:
         raise ValueError(f"policies: duplicate names {dup}")
     allowed = ["activation", *(c.name for c in thresholds.criteria)]
     for i, p in enumerate(policies):
+        if p.action == "surge" and surge_steps is not None and p.step not in surge_steps:
+            raise ValueError(
+                f"policies.{i}.step: unknown surge step {p.step!r}; configured: "
+                + (", ".join(surge_steps) or "none (add [[capacity.surge]] steps)")
+            )
         if p.trigger_level is not None:
             if levels is None:
                 raise ValueError(f"policies.{i}.trigger: {p.trigger!r} needs a [levels] table")
