@@ -16,6 +16,8 @@ from scenarios.care import CARE_VARIABLES, Care, day_kernel
 from scenarios.config.health import Capacity, Duration, Oxygen, SurgeStep
 from scenarios.config.health import Care as CareConfig
 
+from .conftest import homogeneous
+
 START = dt.date(2027, 1, 1)
 UNLIMITED = 1e12
 MODES = ["deterministic", "stochastic"]
@@ -354,3 +356,13 @@ def test_stochastic_mode_is_reproducible_and_close_to_the_expectation():
 def test_stochastic_mode_rejects_fractional_people():
     with pytest.raises(ValueError, match="whole numbers"):
         make_care("stochastic").step(0, np.full(9, 0.5), np.zeros(9))
+
+
+def test_a_duration_given_by_its_mean_alone_is_erlang_2():
+    cfg = homogeneous(care={"los_icu_survive": {"mean_days": 12}, "overflow": "queue"})
+    d = cfg.care.los_icu_survive
+    assert d.sd == pytest.approx(12 / np.sqrt(2))
+    k = day_kernel(d, minimum=1)
+    days = 1 + np.arange(len(k))
+    assert k @ days == pytest.approx(12, rel=1e-9)
+    assert np.sqrt(k @ days**2 - (k @ days) ** 2) == pytest.approx(np.sqrt(12**2 / 2 + 1 / 6), rel=1e-3)

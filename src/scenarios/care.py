@@ -95,7 +95,7 @@ def day_kernel(duration: Duration, minimum: int = 0, tail: float = 1e-12, max_da
     """Probability that a duration lasts ``minimum + k`` whole days, ``k = 0, 1, ...``.
 
     The duration is ``minimum + Y`` with ``Y`` gamma-distributed (mean ``mean_days - minimum``, standard
-    deviation ``sd_days``), discretised with triangular weights (``P(k) = E[max(0, 1 - |Y - k|)]``), which
+    deviation ``duration.sd``), discretised with triangular weights (``P(k) = E[max(0, 1 - |Y - k|)]``), which
     keeps the mean exactly. A standard deviation of 0 (or a mean at or below ``minimum``) gives a fixed
     duration split between the two nearest days (at least ``minimum``).
 
@@ -125,7 +125,7 @@ def day_kernel(duration: Duration, minimum: int = 0, tail: float = 1e-12, max_da
     [0.0, 0.0, 0.75, 0.25]
     """
     mean = max(duration.mean_days - minimum, 0.0)
-    sd = duration.sd_days
+    sd = duration.sd
     if mean == 0 or sd == 0:
         lo = int(np.floor(mean))
         w = np.zeros(lo + 2)

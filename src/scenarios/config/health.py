@@ -42,17 +42,28 @@ class Duration(StrictModel):
     """A delay or a length of stay: a gamma distribution given by its mean and standard deviation.
 
     It is discretised to whole days preserving the mean exactly (see :func:`scenarios.care.day_kernel`);
-    ``sd_days = 0`` gives a fixed duration (split between the two nearest whole days).
+    ``sd_days = 0`` gives a fixed duration (split between the two nearest whole days). Omitting
+    ``sd_days`` gives squire's Erlang-2 shape (``mean / sqrt(2)``), so ``{mean_days = 12}`` is enough.
     """
 
     mean_days: float = param(units="days", source="see the field using it", description="Mean.", ge=0, le=365)
-    sd_days: float = param(
-        units="days", source="see the field using it", description="Standard deviation.", ge=0, le=365
+    sd_days: float | None = param(
+        None,
+        units="days",
+        source="squire R/run.R: two compartments per stage (gamma = 2/dur), i.e. Erlang-2",
+        description="Standard deviation; omit for an Erlang-2 shape (mean / sqrt(2)).",
+        ge=0,
+        le=365,
     )
+
+    @property
+    def sd(self) -> float:
+        """Standard deviation in days (Erlang-2 when ``sd_days`` is omitted)."""
+        return self.mean_days / 2**0.5 if self.sd_days is None else self.sd_days
 
 
 def _erlang2(mean: float) -> Duration:
-    return Duration(mean_days=mean, sd_days=round(mean / 2**0.5, 3))
+    return Duration(mean_days=mean)
 
 
 class Care(StrictModel):
