@@ -7,6 +7,7 @@ import json
 import numpy as np
 import pandas as pd
 import pytest
+import xarray as xr
 
 import scenarios
 from scenarios.config import ConfigError
@@ -123,3 +124,37 @@ def test_unknown_trigger_and_step_are_config_errors():
     bad = {"name": "f", "action": "surge", "step": "nope"}
     with pytest.raises(ConfigError, match="unknown surge step 'nope'"):
         scenarios.run(homogeneous(**HORIZON, policies=[bad]))
+
+
+LEVELS = {"source": "test table", "level": [
+    {"level": 2, "criteria": [{"indicator": "cases_7d_per_100k", "operator": "≥", "value": 20}]},
+    {"level": 3, "criteria": [{"indicator": "cases_7d_per_100k", "operator": "≥", "value": 50}]},
+    {"level": 4, "criteria": [{"indicator": "cases_7d_per_100k", "operator": "≥", "value": 150}]},
+]}
+
+
+def test_epidemic_level_in_results_drives_a_level_trigger():
+    policy = {"name": "level 3 5K", "trigger": "level 3", "action": "contacts", "community": 0.5}
+    ds = scenarios.run(homogeneous(**HORIZON, levels=LEVELS, policies=[policy]))
+    level = ds.epidemic_level.values
+    cases = ds.cases_7d_per_100k.values
+    expected = np.select([cases >= 150, cases >= 50, cases >= 20], [4, 3, 2], default=1)
+    np.testing.assert_array_equal(level, expected)
+    first3 = int(np.argmax(level >= 3))
+    table = actions(ds)
+    assert table.loc[table["event"] == "triggered", "day"].tolist() == [first3]
+    rows = crossings(ds).set_index("criterion")
+    assert rows.loc["level 3", "first_day"] == first3 and rows.loc["level 2", "first_day"] < first3
+
+
+def test_crossings_of_stacked_replicates_match_each_run():
+    runs = [scenarios.run(scenarios.load_config(CONFIGS / "phong_tho_new_variant.toml",
+                                                overrides={"reporting.ascertainment": a}))
+            for a in (0.25, 0.1)]  # different crossing dates (cases) and the same overflow
+    stacked = xr.concat(runs, dim=pd.Index([1, 2], name="replicate"))
+    both = crossings(stacked)
+    assert both.loc[both["criterion"] == "cases", "first_day"].nunique() == 2
+    for seed, ds in zip((1, 2), runs, strict=True):
+        one = crossings(ds)
+        block = both[both["replicate"] == seed].drop(columns="replicate").reset_index(drop=True)
+        pd.testing.assert_frame_equal(block, one, check_dtype=False)
