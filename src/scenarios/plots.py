@@ -57,6 +57,7 @@ __all__ = [
     "oxygen",
     "oxygen_patients",
     "save",
+    "to_bytes",
 ]
 
 Lang = Literal["vi", "en"]
@@ -993,6 +994,22 @@ FIGURES = {
 }
 
 Format = Literal["png", "pdf", "svg"]
+
+
+def to_bytes(fig: Figure, fmt: Format = "svg", dpi: int = 300) -> bytes:
+    """Render a figure to PNG, PDF or SVG bytes with the module's settings (text kept as text).
+
+    Use this or :func:`save` rather than ``fig.savefig``: the settings that keep text as text in SVG
+    and embed TrueType fonts in PDF apply at save time.
+    """
+    import io
+
+    if fmt not in ("png", "pdf", "svg"):
+        raise ValueError(f"format must be png, pdf or svg (got {fmt!r})")
+    buf = io.BytesIO()
+    with _rc():
+        fig.savefig(buf, format=fmt, dpi=dpi if fmt == "png" else None)
+    return buf.getvalue()
 
 
 def save(fig: Figure, path: str | Path, formats: Sequence[Format] = ("png", "pdf", "svg"),
