@@ -155,6 +155,8 @@ class _Buffer:
 
     def add(self, kind: int, people: np.ndarray, kernel: np.ndarray) -> None:
         """Schedule ``people`` (by age) to their event ``k`` days from now with probability ``kernel[k]``."""
+        if not people.any():
+            return
         if self.rng is None:
             self.n[kind, :, : len(kernel)] += people[:, None] * kernel[None, :]
         else:
