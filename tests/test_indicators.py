@@ -153,6 +153,9 @@ def test_tracker_day_by_day_equals_post_hoc_exactly():
     population = 1_234_567
     ts = _set("k_of_n", 2, sustained_days=2)
     levels = Levels.model_validate({"level": [
+        {"level": 3, "rule": "all", "criteria": [
+            {"indicator": "cases_7d_per_100k", "operator": "≥", "value": 80},
+            {"indicator": "free_covid_beds_per_100k", "operator": "<", "value": 15}]},
         {"level": 2, "criteria": [{"indicator": "cases_7d_per_100k", "operator": "≥", "value": 50,
                                    "sustained_days": 2}]}]})
     tracker = IndicatorTracker(n, population, ts, levels)
@@ -166,6 +169,7 @@ def test_tracker_day_by_day_equals_post_hoc_exactly():
     np.testing.assert_array_equal(tracker.met, met)
     np.testing.assert_array_equal(tracker.activated, act)
     np.testing.assert_array_equal(tracker.level, levels_series(post, levels))
+    assert set(np.unique(tracker.level)) == {1, 2, 3}
     assert act.any() and not act.all()  # the test exercises both states
 
 

@@ -327,10 +327,12 @@ class IndicatorTracker:
         self.population, self.thresholds, self.levels = float(population), thresholds, levels
         self.raw = {key: np.full(n_days, np.nan) for key in RAW_INPUTS}
         self.values = {name: np.full(n_days, np.nan) for name in INDICATORS}
-        self._holds = np.zeros((n_days, len(thresholds.criteria)), dtype=bool)
         self.met = np.zeros((n_days, len(thresholds.criteria)), dtype=bool)
         self.activated = np.zeros(n_days, dtype=bool)
         self.level = np.full(n_days, levels.lowest if levels else 0, dtype=int)
+        # Days in a row each comparison has held, for sustained criteria (set's, then the levels').
+        self._level_criteria = [c for lv in levels.level for c in lv.criteria] if levels else []
+        self._run = np.zeros(len(thresholds.criteria) + len(self._level_criteria), dtype=int)
 
     def update(self, day: int, **raw: float) -> dict[str, Any]:
         """Record day ``day``'s raw values (keys of :data:`RAW_INPUTS`) and evaluate the day.
@@ -351,14 +353,20 @@ class IndicatorTracker:
         today = {name: series[-1] for name, series in compute_indicators(window, self.population).items()}
         for name, value in today.items():
             self.values[name][day] = value
-        history = {name: series[: day + 1] for name, series in self.values.items()}
-        for i, c in enumerate(self.thresholds.criteria):
-            self._holds[day, i] = compare(today[c.indicator], c.operator, c.value)
-            lo_c = day - c.sustained_days + 1
-            self.met[day, i] = lo_c >= 0 and bool(self._holds[lo_c : day + 1, i].all())
+        met_all = []
+        for i, c in enumerate((*self.thresholds.criteria, *self._level_criteria)):
+            holds = bool(compare(today[c.indicator], c.operator, c.value))
+            self._run[i] = self._run[i] + 1 if holds else 0
+            met_all.append(self._run[i] >= c.sustained_days)
+        n_set = len(self.thresholds.criteria)
+        self.met[day] = met_all[:n_set]
         self.activated[day] = self.met[day].sum() >= self.thresholds.k_needed
         if self.levels is not None:
-            self.level[day] = levels_series(history, self.levels)[-1]
+            level_met = iter(met_all[n_set:])
+            for lv in self.levels.level:
+                flags = [next(level_met) for _ in lv.criteria]
+                if (all(flags) if lv.rule == "all" else any(flags)) and lv.level > self.level[day]:
+                    self.level[day] = lv.level
         return {
             "values": today,
             "met": {c.name: bool(self.met[day, i]) for i, c in enumerate(self.thresholds.criteria)},
