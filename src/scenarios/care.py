@@ -186,7 +186,7 @@ def _choose(counts: np.ndarray, how_many: float, rng: np.random.Generator | None
     if total <= 0 or how_many <= 0:
         return np.zeros_like(counts)
     if rng is None:
-        return counts * min(1.0, how_many / total)
+        return counts.copy() if how_many >= total else counts * (how_many / total)
     k = int(min(how_many, total))
     return rng.multivariate_hypergeometric(counts.ravel(), k).reshape(counts.shape)
 
