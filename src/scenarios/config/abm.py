@@ -49,7 +49,8 @@ class AgentBased(StrictModel):
         description="Share of children aged 3-5 in kindergarten.",
     )
     enrolment_primary: Fraction = param(
-        0.98, units="1", source="GSO Population and Housing Census 2019: net primary attendance ~98% (recalled)",
+        0.98, units="1",
+        source="GSO Population and Housing Census 2019: net primary attendance ~98% (recalled)",
         description="Share of children aged 6-10 in primary school.",
     )
     enrolment_lower_secondary: Fraction = param(
@@ -77,8 +78,8 @@ class AgentBased(StrictModel):
     employment_by_age: tuple[Fraction, ...] = param(
         (0.0, 0.2, 0.78, 0.9, 0.9, 0.8, 0.45, 0.15, 0.03), units="1",
         source=(
-            "GSO Labour Force Survey 2019, participation by age (recalled, approximate; 10-19 band: ages 15-19 "
-            "not in school)"
+            "GSO Labour Force Survey 2019, participation by age (recalled, approximate; 10-19 band: "
+            "ages 15-19 not in school)"
         ),
         description="Share of people not in school who work outside home, by 10-year band 0-9 ... 80+.",
         min_length=9, max_length=9,
@@ -94,7 +95,7 @@ class AgentBased(StrictModel):
         if self.pop_scale != "auto" and self.pop_scale < 1:
             raise ValueError("pop_scale must be a whole number of people per agent (>= 1) or 'auto'")
         if self.employment_by_age[0] > 0:
-            raise ValueError("employment_by_age: children aged 0-9 cannot be employed (first value must be 0)")
+            raise ValueError("employment_by_age: children aged 0-9 cannot work (the first value must be 0)")
         return self
 
     def people_per_agent(self, total: float) -> int:
