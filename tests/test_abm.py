@@ -139,6 +139,7 @@ def test_pop_scale_scales_outputs_back_to_people():
     np.testing.assert_allclose(stock.sum("age_group").values, 100_000, atol=10)
     assert np.all(ds.new_infections.values % 10 == 0)
     assert ds.new_infections.sum() > 1000
+    assert ds.attrs["abm_pop_scale"] == 10 and ds.attrs["abm_n_agents"] == pytest.approx(10_000, abs=10)
 
 
 def test_generation_interval_matches_natural_history():

@@ -217,6 +217,7 @@ def run(
         "Conventions": "CF-1.8",
         **tracker.attrs(),  # issue 4: threshold set and level table, read back by crossings()
     }
+    attrs.update(getattr(model, "attrs", {}))  # engine choices, e.g. the agent-based pop_scale
     static = {
         "population": xr.DataArray(
             population.sizes, dims="age_group", attrs={"units": "people", "long_name": "population",
