@@ -110,7 +110,7 @@ def test_failed_run_leaves_earlier_results_untouched(tmp_path, capsys):
     before = (out / "results.nc").read_bytes()
     assert main(["run", str(good), "--out", str(out), "--set", "scenario.horizon_days=0"]) == 2
     assert (out / "results.nc").read_bytes() == before
-    assert sorted(p.name for p in out.iterdir()) == ["results.nc"]
+    assert sorted(p.name for p in out.iterdir()) == ["actions.csv", "crossings.csv", "results.nc"]
 
 
 def test_shipped_configs_are_all_valid(capsys):

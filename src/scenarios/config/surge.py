@@ -258,11 +258,14 @@ class CriterionOverride(StrictModel):
         return v if v is None else _indicator(v)
 
 
+DEFAULT_SET = "provincial_3984"
+
+
 class Thresholds(StrictModel):
     """Config section ``[thresholds]``: the plan's threshold set."""
 
     set: str = Field(
-        "provincial_3984",
+        DEFAULT_SET,
         description="A shipped set (provincial_3984, small_area_phongtho) or a .toml file path relative to "
         "the config file. Ignored when 'inline' is given.",
     )
@@ -276,8 +279,9 @@ class Thresholds(StrictModel):
 
     @model_validator(mode="after")
     def _check(self) -> Thresholds:
-        if self.inline is None and not _looks_like_path(self.set):
-            self.resolve()  # shipped: validate names and overrides now
+        customised = self.set != DEFAULT_SET or self.override or self.activation is not None or self.k
+        if self.inline is None and not _looks_like_path(self.set) and customised:
+            self.resolve()  # a shipped set: check its name and the overrides now (no file read at import)
         return self
 
     def resolve(self, base_dir: str | Path | None = None) -> ThresholdSet:
