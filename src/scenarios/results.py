@@ -217,6 +217,9 @@ VARIABLES.update({
         "4 lift decided, 8 ended)", "sự kiện của biện pháp đáp ứng", STOCK,
     ),
 })
+VARIABLES["policy_event"].update(  # CF flags, as scenarios.policy.EVENT_FLAGS
+    flag_masks=np.array([1, 2, 4, 8], dtype=np.int8), flag_meanings="triggered in_force lift_decided ended"
+)
 
 class Recorder:
     """Collect one value per day per variable, then build the Dataset.
