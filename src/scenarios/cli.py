@@ -40,6 +40,7 @@ def _parser() -> argparse.ArgumentParser:
     rp = sub.add_parser("report", help="write figures, tables and a PDF annex of a run into RUN_DIR/report/")
     rp.add_argument("run_dir", type=Path, help="folder written by 'scenarios run' (holds results.nc)")
     rp.add_argument("--lang", choices=["vi", "en"], default="vi", help="language (default vi)")
+    rp.add_argument("--dpi", type=int, default=300, help="resolution of the PNG figures (default 300)")
 
     v = sub.add_parser("validate", help="check a config and print what it resolves to")
     v.add_argument("config", type=Path, help="what-if config file (TOML)")
@@ -88,7 +89,7 @@ def _run(args: argparse.Namespace) -> int:
 
 
 def _report(args: argparse.Namespace) -> int:
-    print(f"report: {write_report(args.run_dir, lang=args.lang)}")
+    print(f"report: {write_report(args.run_dir, lang=args.lang, dpi=args.dpi)}")
     return 0
 
 

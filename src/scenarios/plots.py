@@ -28,6 +28,7 @@ from __future__ import annotations
 import json
 import math
 import textwrap
+import warnings
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
@@ -416,8 +417,7 @@ def _new_figure(size: PageSize) -> Figure:
 
     w, h = _figsize(size)
     fig = Figure(figsize=(w, h), dpi=100)
-    # Leave room for the source line at the bottom (constrained layout does not see figure texts).
-    fig.set_layout_engine("constrained", rect=(0.0, 0.045 * 8.27 / h, 1.0, 1.0 - 0.045 * 8.27 / h))
+    fig.set_layout_engine("constrained")  # room for the source line is set by _decorate
     return fig
 
 
@@ -455,8 +455,12 @@ def _decorate(fig: Figure, ds: xr.Dataset | None, title: str, lang: Lang, subtit
     lines = _wrap(title, w, 13.5) + (_wrap(subtitle, w, 11) if subtitle else [])
     fig.suptitle("\n".join(lines), fontsize=13.5, x=0.01, ha="left")
     text = source if source is not None else (source_line(ds, lang) if ds is not None else "")
-    fig.text(0.01, 0.008, "\n".join(_wrap(text, w, 7.5)), fontsize=7.5, color=_C["grey"],
+    source_lines = _wrap(text, w, 7.5)
+    fig.text(0.01, 0.008, "\n".join(source_lines), fontsize=7.5, color=_C["grey"],
              ha="left", va="bottom", gid="source")
+    # Keep the axes clear of the source line (constrained layout does not see figure texts).
+    bottom = (len(source_lines) * 7.5 * 1.3 / 72 + 0.1) / h
+    fig.get_layout_engine().set(rect=(0.0, bottom, 1.0, 1.0 - bottom))  # (left, bottom, width, height)
 
 
 def _wrap(text: str, width_in: float, points: float) -> list[str]:
@@ -472,8 +476,8 @@ def _subtitle(ds: xr.Dataset, lang: Lang) -> str:
     pop_text = ""
     if pop is not None and pop != "":
         pop_text = f", {format_number(float(pop), lang, 0)} " + ("dân" if lang == "vi" else "people")
-    parts = [p for p in (name, f"{area}{pop_text}" if area else "") if p]
-    return " — ".join(parts)
+    where = f"{area}{pop_text}" if area else ""
+    return f"{name} ({where})" if name and where else name or where
 
 
 def _legend(ax: Axes, **kw: Any) -> None:
@@ -945,8 +949,10 @@ def compare(
             extra = [d for d in da.dims if d != "time"]
             if extra:
                 stacked = da.stack(_r=extra).transpose("time", "_r").values
-                mid = np.nanmedian(stacked, axis=1)
-                lo, hi = np.nanpercentile(stacked, [5, 95], axis=1)
+                with warnings.catch_warnings():  # days before a 7-day window exists are NaN in every replicate
+                    warnings.simplefilter("ignore", RuntimeWarning)
+                    mid = np.nanmedian(stacked, axis=1)
+                    lo, hi = np.nanpercentile(stacked, [5, 95], axis=1)
                 ax.fill_between(t, lo, hi, color=colour, alpha=0.18, linewidth=0,
                                 label=f"{label}: {_t('median_band', lang)}")
                 y = mid
