@@ -26,8 +26,12 @@ def _attrs(name: str) -> dict:
     return {k: v for k, v in VARIABLES[name].items() if k != "dims"}
 
 
-def synthetic_results(peak: float = 1.0, threshold_set: str = "provincial_3984", surge_day: int = 70,
-                      name: str = "Tỉnh thử nghiệm — biến chủng mới") -> xr.Dataset:
+def synthetic_results(
+    peak: float = 1.0,
+    threshold_set: str = "provincial_3984",
+    surge_day: int = 70,
+    name: str = "Tỉnh thử nghiệm — biến chủng mới",
+) -> xr.Dataset:
     """A hand-made epidemic of ``N_DAYS`` days in 100,000 people; ``peak`` scales every flow and census.
 
     Daily reported cases follow a Gaussian bump (peak day 60), the oxygen and ICU census a delayed bump,
@@ -50,15 +54,22 @@ def synthetic_results(peak: float = 1.0, threshold_set: str = "provincial_3984",
     deaths = 0.02 * census_ox_need + 0.1 * icu_need
     deaths_without = 0.5 * unmet_icu + 0.1 * unmet_ox
     by_age = {
-        "new_reported_cases": reported, "census_oxygen": census_ox, "unmet_oxygen": unmet_ox,
-        "census_icu": census_icu, "unmet_icu": unmet_icu, "needing_oxygen": census_ox_need + icu_need,
-        "deaths": deaths, "deaths_without_care": deaths_without,
+        "new_reported_cases": reported,
+        "census_oxygen": census_ox,
+        "unmet_oxygen": unmet_ox,
+        "census_icu": census_icu,
+        "unmet_icu": unmet_icu,
+        "needing_oxygen": census_ox_need + icu_need,
+        "deaths": deaths,
+        "deaths_without_care": deaths_without,
     }
     scalar = {
-        "beds_oxygen_available": beds, "icu_staffed_available": icu_cap,
+        "beds_oxygen_available": beds,
+        "icu_staffed_available": icu_cap,
         "beds_covid_free": np.maximum(beds - census_ox, 0) + np.maximum(icu_cap - census_icu, 0),
         "icu_staffed_free": np.maximum(icu_cap - census_icu, 0),
-        "oxygen_demand_m3_per_day": demand_m3, "oxygen_supply_m3_per_day": supply,
+        "oxygen_demand_m3_per_day": demand_m3,
+        "oxygen_supply_m3_per_day": supply,
         "oxygen_demand_cylinders_per_day": demand_m3 / M3_PER_CYLINDER,
     }
     time = np.datetime64(START) + t.astype("timedelta64[D]")
@@ -69,13 +80,21 @@ def synthetic_results(peak: float = 1.0, threshold_set: str = "provincial_3984",
         data[k] = (("time",), v, _attrs(k))
     ds = xr.Dataset(data, coords={"time": time.astype("datetime64[ns]"), "age_group": list(AGE_GROUPS)})
     ds = ds.assign_coords(day=("time", t))
-    ds.attrs.update({
-        "scenario_name": name, "area_name": "Tỉnh thử nghiệm", "population_total": POPULATION,
-        "engine": "seir", "seed": "0", "version": "0.1.0", "created": "2026-11-23T10:00:00+00:00",
-        "config_path": "configs/test_province.toml", "overrides": "{}",
-        "threshold_set": load_threshold_set(threshold_set).model_dump_json(),
-        "start_date": START,
-    })
+    ds.attrs.update(
+        {
+            "scenario_name": name,
+            "area_name": "Tỉnh thử nghiệm",
+            "population_total": POPULATION,
+            "engine": "seir",
+            "seed": "0",
+            "version": "0.1.0",
+            "created": "2026-11-23T10:00:00+00:00",
+            "config_path": "configs/test_province.toml",
+            "overrides": "{}",
+            "threshold_set": load_threshold_set(threshold_set).model_dump_json(),
+            "start_date": START,
+        }
+    )
     return ds
 
 

@@ -28,14 +28,20 @@ def test_notebook_is_stripped(path):
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
 def test_notebook_executes_in_under_a_minute(path):
     book = nbformat.read(path, as_version=4)
-    client = NotebookClient(book, timeout=60, kernel_name="python3",
-                            resources={"metadata": {"path": str(path.parent)}})
+    client = NotebookClient(
+        book, timeout=60, kernel_name="python3", resources={"metadata": {"path": str(path.parent)}}
+    )
     start = time.perf_counter()
     client.execute()  # raises CellExecutionError with the cell and traceback on any error
     elapsed = time.perf_counter() - start
     assert elapsed < 60, f"{path.name} took {elapsed:.0f} s"
     errors = [o for c in book.cells if c.cell_type == "code" for o in c.outputs if o.output_type == "error"]
     assert not errors
-    images = [o for c in book.cells if c.cell_type == "code" for o in c.outputs
-              if o.output_type in ("display_data", "execute_result") and "image/png" in o.get("data", {})]
+    images = [
+        o
+        for c in book.cells
+        if c.cell_type == "code"
+        for o in c.outputs
+        if o.output_type in ("display_data", "execute_result") and "image/png" in o.get("data", {})
+    ]
     assert images, f"{path.name} shows no figure"

@@ -92,10 +92,16 @@ def _check_render(config: str, lang: str) -> None:
 
 # The default run renders a province, a small area and the textbook config; the rest of the matrix (every
 # shipped config in both languages, ~4 s each) is marked slow and runs in CI.
-FAST = {("an_giang_new_variant.toml", "vi"), ("phong_tho_new_variant.toml", "vi"),
-        ("homogeneous_r0_2.5.toml", "en")}
-MATRIX = [pytest.param(c, lang, marks=() if (c, lang) in FAST else pytest.mark.slow, id=f"{c}-{lang}")
-          for c in SHIPPED for lang in ("vi", "en")]
+FAST = {
+    ("an_giang_new_variant.toml", "vi"),
+    ("phong_tho_new_variant.toml", "vi"),
+    ("homogeneous_r0_2.5.toml", "en"),
+}
+MATRIX = [
+    pytest.param(c, lang, marks=() if (c, lang) in FAST else pytest.mark.slow, id=f"{c}-{lang}")
+    for c in SHIPPED
+    for lang in ("vi", "en")
+]
 
 
 @pytest.mark.parametrize(("config", "lang"), MATRIX)
@@ -115,11 +121,16 @@ def test_compare_renders_for_shipped_what_ifs():
 
 
 @pytest.mark.parametrize("set_name", ["provincial_3984", "small_area_phongtho"])
-@pytest.mark.parametrize(("figure", "indicator", "criterion"), [
-    ("cases", "cases_7d_per_100k", "cases"),
-    ("oxygen_patients", "oxygen_patients_7d_avg_per_100k", "oxygen"),
-])
-def test_threshold_line_at_configured_value_and_marker_at_crossing_date(set_name, figure, indicator, criterion):
+@pytest.mark.parametrize(
+    ("figure", "indicator", "criterion"),
+    [
+        ("cases", "cases_7d_per_100k", "cases"),
+        ("oxygen_patients", "oxygen_patients_7d_avg_per_100k", "oxygen"),
+    ],
+)
+def test_threshold_line_at_configured_value_and_marker_at_crossing_date(
+    set_name, figure, indicator, criterion
+):
     # The configured value, read from the shipped TOML itself (not from the code under test).
     crit = {c["name"]: c for c in tomllib.loads((THRESHOLD_DIR / f"{set_name}.toml").read_text())["criteria"]}
     value, op = float(crit[criterion]["value"]), crit[criterion]["operator"]
@@ -150,9 +161,10 @@ def test_no_crossing_no_marker_and_a_note():
 
 
 def test_dashboard_has_each_criterion_of_the_runs_threshold_set():
-    cfg = scenarios.load_config(CONFIGS / "phong_tho_new_variant.toml",
-                                overrides={"thresholds.set": "small_area_phongtho",
-                                           "scenario.horizon_days": 150})
+    cfg = scenarios.load_config(
+        CONFIGS / "phong_tho_new_variant.toml",
+        overrides={"thresholds.set": "small_area_phongtho", "scenario.horizon_days": 150},
+    )
     ds = scenarios.run(cfg)
     expected = load_threshold_set("small_area_phongtho")
     fig = plots.dashboard(ds, lang="vi")
@@ -164,8 +176,9 @@ def test_dashboard_has_each_criterion_of_the_runs_threshold_set():
     assert "Ngày kích hoạt phương án" in text
     if not pd.isna(act):
         lines = by_gid(fig, "activation")
-        assert lines and all(mdates.date2num(ln.get_xdata()[0]) == mdates.date2num(act.to_pydatetime())
-                             for ln in lines)
+        assert lines and all(
+            mdates.date2num(ln.get_xdata()[0]) == mdates.date2num(act.to_pydatetime()) for ln in lines
+        )
         assert plots.format_date(act, "vi") in text
 
 
@@ -349,7 +362,11 @@ def test_save_writes_a4_png_at_300_dpi_pdf_and_svg(tmp_path):
     fig = plots.cases(synthetic_results(), lang="vi")
     paths = plots.save(fig, tmp_path / "cases")
     assert sorted(p.name for p in paths) == ["cases.pdf", "cases.png", "cases.svg"]
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["cases.pdf", "cases.png", "cases.svg"]  # no temp files
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        "cases.pdf",
+        "cases.png",
+        "cases.svg",
+    ]  # no temp files
     with Image.open(tmp_path / "cases.png") as im:
         assert im.size[0] == pytest.approx(297 / 25.4 * 300, abs=1)  # 3508 x 2480 px
         assert im.size[1] == pytest.approx(210 / 25.4 * 300, abs=1)
@@ -367,7 +384,8 @@ def test_library_does_not_import_matplotlib_or_use_pyplot():
         "import sys, scenarios; assert 'matplotlib' not in sys.modules; "
         "from scenarios import plots; assert 'matplotlib' not in sys.modules; "
         "import sys; sys.path.insert(0, '.'); from tests._synthetic_results import synthetic_results; "
-        "plots.cases(synthetic_results()); print('matplotlib' in sys.modules, 'matplotlib.pyplot' in sys.modules)"
+        "plots.cases(synthetic_results()); "
+        "print('matplotlib' in sys.modules, 'matplotlib.pyplot' in sys.modules)"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT)
     assert out.stdout.split() == ["True", "False"]

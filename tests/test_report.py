@@ -16,8 +16,9 @@ from ._synthetic_results import M3_PER_CYLINDER, synthetic_results
 from .conftest import CONFIGS
 
 FIGURE_FILES = sorted(f"{name}.{ext}" for name in plots.FIGURES for ext in ("png", "pdf", "svg"))
-BUNDLE = sorted(FIGURE_FILES + ["annex.pdf", "crossings.csv", "crossings.md", "key_numbers.csv",
-                                "key_numbers.md"])
+BUNDLE = sorted(
+    FIGURE_FILES + ["annex.pdf", "crossings.csv", "crossings.md", "key_numbers.csv", "key_numbers.md"]
+)
 
 
 def _pdf_text(path) -> str:
@@ -27,8 +28,17 @@ def _pdf_text(path) -> str:
 @pytest.mark.slow  # a real run and the bundle at 300 dpi (~20 s); the English test below is the fast one
 def test_cli_run_with_report_writes_the_full_bundle_in_vietnamese(tmp_path, capsys):
     out = tmp_path / "run"
-    code = main(["run", str(CONFIGS / "phong_tho_new_variant.toml"), "--out", str(out),
-                 "--set", "scenario.horizon_days=120", "--report"])
+    code = main(
+        [
+            "run",
+            str(CONFIGS / "phong_tho_new_variant.toml"),
+            "--out",
+            str(out),
+            "--set",
+            "scenario.horizon_days=120",
+            "--report",
+        ]
+    )
     assert code == 0
     assert f"report: {out / 'report'}" in capsys.readouterr().out
     names = sorted(p.name for p in out.iterdir())
@@ -40,15 +50,23 @@ def test_cli_run_with_report_writes_the_full_bundle_in_vietnamese(tmp_path, caps
     csv = pd.read_csv(out / "report" / "crossings.csv")
     table = crossings(ds, thresholds=plots.threshold_set(ds))
     assert list(csv["criterion"]) == list(table["criterion"])
-    assert list(csv["first_date"].fillna("")) == [d.strftime("%Y-%m-%d") if not pd.isna(d) else ""
-                                                 for d in table["first_date"]]
+    assert list(csv["first_date"].fillna("")) == [
+        d.strftime("%Y-%m-%d") if not pd.isna(d) else "" for d in table["first_date"]
+    ]
     # The annex: dashboard, tables page, then the five other figures; Vietnamese text with diacritics.
     annex = out / "report" / "annex.pdf"
     assert len(pypdf.PdfReader(annex).pages) == 7
     text = _pdf_text(annex)
-    for s in ("Các tiêu chí kích hoạt phương án ứng phó", "Các con số chính", "Ngày vượt ngưỡng của phương án",
-              "Số ca mắc mới trong 7 ngày trên 100.000 dân", "Giường hồi sức tích cực (ICU) có đủ nhân lực",
-              "Oxy y tế: nhu cầu và nguồn cung", "Nguồn:", "Phong Thổ"):
+    for s in (
+        "Các tiêu chí kích hoạt phương án ứng phó",
+        "Các con số chính",
+        "Ngày vượt ngưỡng của phương án",
+        "Số ca mắc mới trong 7 ngày trên 100.000 dân",
+        "Giường hồi sức tích cực (ICU) có đủ nhân lực",
+        "Oxy y tế: nhu cầu và nguồn cung",
+        "Nguồn:",
+        "Phong Thổ",
+    ):
         assert s in text, s
     md = (out / "report" / "key_numbers.md").read_text(encoding="utf-8")
     assert "Nhu cầu oxy cao nhất" in md and "m³/ngày" in md and "bình/ngày" in md
@@ -126,7 +144,9 @@ def test_key_numbers_against_the_results():
     i = demand.argmax()
     assert k.loc["peak_oxygen_demand_m3_per_day", "value"] == pytest.approx(demand.max())
     assert k.loc["peak_oxygen_demand_m3_per_day", "date"] == pd.Timestamp(ds.time.values[i])
-    assert k.loc["peak_oxygen_demand_cylinders_per_day", "value"] == pytest.approx(demand.max() / M3_PER_CYLINDER)
+    assert k.loc["peak_oxygen_demand_cylinders_per_day", "value"] == pytest.approx(
+        demand.max() / M3_PER_CYLINDER
+    )
     icu = (ds.census_icu + ds.unmet_icu).sum("age_group").values
     assert k.loc["peak_icu_need", "value"] == pytest.approx(icu.max())
     assert k.loc["icu_staffed_at_peak", "value"] == ds.icu_staffed_available.values[icu.argmax()]
@@ -146,6 +166,13 @@ def test_formatted_tables_use_vietnamese_conventions():
     assert peak == plots.format_number(float(ds.oxygen_demand_m3_per_day.max()), "vi", 0) + " m³/ngày"
     assert "." in peak  # thousands separator: 1.807 m³/ngày
     cross = report.crossings_table(crossings(ds), "vi")
-    assert list(cross.columns) == ["Tiêu chí", "Điều kiện", "Ngày đạt đầu tiên", "Số ngày đạt",
-                                   "Số ngày trước quá tải"]
-    assert cross.iloc[0, 0] == "Số ca mắc mới trong 7 ngày trên 100.000 dân" and cross.iloc[0, 2] == "21/02/2027"
+    assert list(cross.columns) == [
+        "Tiêu chí",
+        "Điều kiện",
+        "Ngày đạt đầu tiên",
+        "Số ngày đạt",
+        "Số ngày trước quá tải",
+    ]
+    assert (
+        cross.iloc[0, 0] == "Số ca mắc mới trong 7 ngày trên 100.000 dân" and cross.iloc[0, 2] == "21/02/2027"
+    )

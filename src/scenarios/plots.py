@@ -91,49 +91,82 @@ _RC = {
 
 # Colours (colour-blind-safe Okabe-Ito) and roles.
 _C = {
-    "series": "#0072B2", "capacity": "#009E73", "threshold": "#D55E00", "overflow": "#D55E00",
-    "activation": "#CC79A7", "surge": "#56B4E9", "grey": "#555555", "met": "#E69F00",
+    "series": "#0072B2",
+    "capacity": "#009E73",
+    "threshold": "#D55E00",
+    "overflow": "#D55E00",
+    "activation": "#CC79A7",
+    "surge": "#56B4E9",
+    "grey": "#555555",
+    "met": "#E69F00",
 }
-_RUN_COLOURS = ["#0072B2", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#000000", "#999999"]  # vermillion: thresholds
+_RUN_COLOURS = [
+    "#0072B2",
+    "#009E73",
+    "#CC79A7",
+    "#E69F00",
+    "#56B4E9",
+    "#000000",
+    "#999999",
+]  # vermillion: thresholds
 
 # ---------------------------------------------------------------------------------------------------
 # Words
 
 _T: dict[str, dict[str, str]] = {
-    "cases_title": {"vi": "Số ca mắc mới trong 7 ngày trên 100.000 dân",
-                    "en": "New cases in the last 7 days per 100,000 population"},
-    "oxygen_patients_title": {"vi": "Bệnh nhân cần thở oxy (trung bình 7 ngày) trên 100.000 dân",
-                              "en": "Patients needing oxygen (7-day average) per 100,000 population"},
-    "beds_title": {"vi": "Giường điều trị có oxy (tầng 2): nhu cầu và số giường sẵn có",
-                   "en": "Oxygen beds (tier 2): demand vs available beds"},
-    "icu_title": {"vi": "Giường hồi sức tích cực (ICU) có đủ nhân lực: nhu cầu và khả năng đáp ứng",
-                  "en": "ICU: demand vs ICU beds with enough health staff"},
-    "oxygen_title": {"vi": "Oxy y tế: nhu cầu và nguồn cung",
-                     "en": "Medical oxygen: demand vs supply"},
-    "dashboard_title": {"vi": "Các tiêu chí kích hoạt phương án ứng phó",
-                        "en": "Surge-plan activation criteria"},
+    "cases_title": {
+        "vi": "Số ca mắc mới trong 7 ngày trên 100.000 dân",
+        "en": "New cases in the last 7 days per 100,000 population",
+    },
+    "oxygen_patients_title": {
+        "vi": "Bệnh nhân cần thở oxy (trung bình 7 ngày) trên 100.000 dân",
+        "en": "Patients needing oxygen (7-day average) per 100,000 population",
+    },
+    "beds_title": {
+        "vi": "Giường điều trị có oxy (tầng 2): nhu cầu và số giường sẵn có",
+        "en": "Oxygen beds (tier 2): demand vs available beds",
+    },
+    "icu_title": {
+        "vi": "Giường hồi sức tích cực (ICU) có đủ nhân lực: nhu cầu và khả năng đáp ứng",
+        "en": "ICU: demand vs ICU beds with enough health staff",
+    },
+    "oxygen_title": {"vi": "Oxy y tế: nhu cầu và nguồn cung", "en": "Medical oxygen: demand vs supply"},
+    "dashboard_title": {
+        "vi": "Các tiêu chí kích hoạt phương án ứng phó",
+        "en": "Surge-plan activation criteria",
+    },
     "compare_title": {"vi": "So sánh các kịch bản", "en": "Comparison of runs"},
     "date": {"vi": "Ngày", "en": "Date"},
     "threshold": {"vi": "Ngưỡng của phương án", "en": "Plan threshold"},
     "crossed": {"vi": "Vượt ngưỡng", "en": "Threshold crossed"},
-    "not_crossed": {"vi": "Không vượt ngưỡng trong thời gian mô phỏng",
-                    "en": "Threshold not crossed within the run"},
+    "not_crossed": {
+        "vi": "Không vượt ngưỡng trong thời gian mô phỏng",
+        "en": "Threshold not crossed within the run",
+    },
     "activation": {"vi": "Ngày kích hoạt phương án", "en": "Plan activation date"},
-    "not_activated": {"vi": "Phương án không được kích hoạt trong thời gian mô phỏng",
-                      "en": "The plan is not activated within the run"},
-    "overflow_first": {"vi": "Ngày đầu tiên quá tải (bệnh nhân không được thở oxy/hồi sức)",
-                       "en": "First overflow (patients without oxygen/ICU care)"},
+    "not_activated": {
+        "vi": "Phương án không được kích hoạt trong thời gian mô phỏng",
+        "en": "The plan is not activated within the run",
+    },
+    "overflow_first": {
+        "vi": "Ngày đầu tiên quá tải (bệnh nhân không được thở oxy/hồi sức)",
+        "en": "First overflow (patients without oxygen/ICU care)",
+    },
     "overflow_short": {"vi": "Quá tải", "en": "Overflow"},
     "no_overflow": {"vi": "Không quá tải trong thời gian mô phỏng", "en": "No overflow within the run"},
     "lead_time": {"vi": "Thời gian từ kích hoạt đến quá tải", "en": "Lead time from activation to overflow"},
     "days": {"vi": "ngày", "en": "days"},
     "first_criterion": {"vi": "tiêu chí đạt đầu tiên", "en": "first criterion met"},
-    "met_at_start": {"vi": "Lưu ý: tiêu chí «{criterion}» đã đạt ngay từ ngày đầu (năng lực hiện có đã ở dưới ngưỡng)",
-                     "en": "Note: “{criterion}” is met from the first day (current capacity is already past the "
-                           "threshold)"},
+    "met_at_start": {
+        "vi": "Lưu ý: tiêu chí «{criterion}» đã đạt ngay từ ngày đầu (năng lực hiện có đã ở dưới ngưỡng)",
+        "en": "Note: “{criterion}” is met from the first day (current capacity is already past the "
+        "threshold)",
+    },
     "met_days": {"vi": "Ngày đạt tiêu chí", "en": "Days the criterion is met"},
-    "tier2_demand": {"vi": "Bệnh nhân cần giường thở oxy (tầng 2)",
-                     "en": "Patients needing an oxygen bed (tier 2)"},
+    "tier2_demand": {
+        "vi": "Bệnh nhân cần giường thở oxy (tầng 2)",
+        "en": "Patients needing an oxygen bed (tier 2)",
+    },
     "beds_available": {"vi": "Giường có oxy sẵn có cho COVID-19", "en": "Oxygen beds available for COVID-19"},
     "beds_run_out": {"vi": "Ngày hết giường", "en": "Beds run out"},
     "beds_enough": {"vi": "Đủ giường trong thời gian mô phỏng", "en": "Enough beds within the run"},
@@ -149,9 +182,9 @@ _T: dict[str, dict[str, str]] = {
     "source": {"vi": "Nguồn", "en": "Source"},
     "source_body": {
         "vi": "mô hình scenarios {version}; cấu hình «{config}»{file}; chạy ngày {created}; "
-              "mô hình {engine}, seed {seed}; bộ ngưỡng: {thresholds}",
+        "mô hình {engine}, seed {seed}; bộ ngưỡng: {thresholds}",
         "en": "scenarios {version}; config “{config}”{file}; run on {created}; engine {engine}, "
-              "seed {seed}; thresholds: {thresholds}",
+        "seed {seed}; thresholds: {thresholds}",
     },
     "median_band": {"vi": "trung vị và khoảng 5-95%", "en": "median and 5-95% range"},
     "people": {"vi": "người", "en": "people"},
@@ -159,8 +192,10 @@ _T: dict[str, dict[str, str]] = {
     "patients": {"vi": "bệnh nhân", "en": "patients"},
 }
 
-_ENGINES = {"seir": {"vi": "SEIR theo tuổi", "en": "age-structured SEIR"},
-            "abm": {"vi": "dựa trên cá thể (ABM)", "en": "agent-based"}}
+_ENGINES = {
+    "seir": {"vi": "SEIR theo tuổi", "en": "age-structured SEIR"},
+    "abm": {"vi": "dựa trên cá thể (ABM)", "en": "agent-based"},
+}
 
 #: Indicator name -> (label, unit) by language, as the plans write them.
 INDICATOR_LABELS: dict[str, dict[str, tuple[str, str]]] = {
@@ -181,7 +216,10 @@ INDICATOR_LABELS: dict[str, dict[str, tuple[str, str]]] = {
         "en": ("ICU beds with enough health staff per 100,000 population", "beds per 100,000"),
     },
     "free_staffed_icu_beds_per_100k": {
-        "vi": ("Giường hồi sức tích cực (ICU) có đủ nhân lực còn trống trên 100.000 dân", "giường/100.000 dân"),
+        "vi": (
+            "Giường hồi sức tích cực (ICU) có đủ nhân lực còn trống trên 100.000 dân",
+            "giường/100.000 dân",
+        ),
         "en": ("Free ICU beds with enough health staff per 100,000 population", "beds per 100,000"),
     },
     "deaths_7d_per_100k": {
@@ -212,11 +250,21 @@ _VAR_LABELS: dict[str, tuple[str, str]] = {
 
 # Units as written in results attrs -> Vietnamese.
 _UNITS_VI: dict[str, str] = {
-    "people": "người", "people/day": "người/ngày", "beds": "giường", "patients": "bệnh nhân",
-    "m3/day": "m³/ngày", "m3": "m³", "cylinders/day": "bình/ngày", "t/day": "tấn/ngày", "1": "",
-    "cases per 100,000 per 7 days": "ca/100.000 dân/7 ngày", "patients per 100,000": "bệnh nhân/100.000 dân",
-    "beds per 100,000": "giường/100.000 dân", "deaths per 100,000 per 7 days": "ca tử vong/100.000 dân/7 ngày",
-    "days": "ngày", "deaths": "ca tử vong",
+    "people": "người",
+    "people/day": "người/ngày",
+    "beds": "giường",
+    "patients": "bệnh nhân",
+    "m3/day": "m³/ngày",
+    "m3": "m³",
+    "cylinders/day": "bình/ngày",
+    "t/day": "tấn/ngày",
+    "1": "",
+    "cases per 100,000 per 7 days": "ca/100.000 dân/7 ngày",
+    "patients per 100,000": "bệnh nhân/100.000 dân",
+    "beds per 100,000": "giường/100.000 dân",
+    "deaths per 100,000 per 7 days": "ca tử vong/100.000 dân/7 ngày",
+    "days": "ngày",
+    "deaths": "ca tử vong",
 }
 _UNITS_EN: dict[str, str] = {"m3/day": "m³/day", "m3": "m³", "1": ""}
 
@@ -368,7 +416,7 @@ def _times(ds: xr.Dataset) -> np.ndarray:
 
 
 def threshold_set(ds: xr.Dataset):
-    """The threshold set a run used: ``attrs["threshold_set"]``, else the run's config, else the default.
+    """Return the threshold set a run used: ``attrs["threshold_set"]``, else its config's, else the default.
 
     Returns
     -------
@@ -409,7 +457,9 @@ def _figsize(size: PageSize) -> tuple[float, float]:
         return A4_LANDSCAPE
     if size == "a4-portrait":
         return A4_PORTRAIT
-    raise ValueError(f"size must be 'a4-landscape', 'a4-portrait' or (width, height) in inches (got {size!r})")
+    raise ValueError(
+        f"size must be 'a4-landscape', 'a4-portrait' or (width, height) in inches (got {size!r})"
+    )
 
 
 def _new_figure(size: PageSize) -> Figure:
@@ -422,7 +472,7 @@ def _new_figure(size: PageSize) -> Figure:
 
 
 def source_line(ds: xr.Dataset, lang: Lang = "vi") -> str:
-    """The "Source:" line printed under every figure: version, config, date run, engine, seed, thresholds."""
+    """Return the "Source:" line under every figure: version, config, date run, engine, seed, thresholds."""
     a = ds.attrs
     created = a.get("created", "")
     created = format_date(created[:10], lang) if created else "—"
@@ -432,7 +482,9 @@ def source_line(ds: xr.Dataset, lang: Lang = "vi") -> str:
     if overrides and overrides != "{}":
         try:
             changed = json.loads(overrides)
-            file += (" + " if lang == "en" else " + thay đổi: ") + ", ".join(f"{k}={v}" for k, v in changed.items())
+            file += (" + " if lang == "en" else " + thay đổi: ") + ", ".join(
+                f"{k}={v}" for k, v in changed.items()
+            )
         except ValueError:
             pass
     engine = _ENGINES.get(a.get("engine", ""), {}).get(lang, a.get("engine", "—"))
@@ -441,14 +493,25 @@ def source_line(ds: xr.Dataset, lang: Lang = "vi") -> str:
     except (ValueError, OSError):  # pragma: no cover - defensive
         ts_name = "—"
     body = _t("source_body", lang).format(
-        version=a.get("version", "—"), config=a.get("scenario_name", "—"), file=file, created=created,
-        engine=engine, seed=a.get("seed", "—"), thresholds=ts_name,
+        version=a.get("version", "—"),
+        config=a.get("scenario_name", "—"),
+        file=file,
+        created=created,
+        engine=engine,
+        seed=a.get("seed", "—"),
+        thresholds=ts_name,
     )
     return f"{_t('source', lang)}: {body}"
 
 
-def _decorate(fig: Figure, ds: xr.Dataset | None, title: str, lang: Lang, subtitle: str | None = None,
-              source: str | None = None) -> None:
+def _decorate(
+    fig: Figure,
+    ds: xr.Dataset | None,
+    title: str,
+    lang: Lang,
+    subtitle: str | None = None,
+    source: str | None = None,
+) -> None:
     w, h = fig.get_size_inches()
     if subtitle is None and ds is not None:
         subtitle = _subtitle(ds, lang)
@@ -456,8 +519,16 @@ def _decorate(fig: Figure, ds: xr.Dataset | None, title: str, lang: Lang, subtit
     fig.suptitle("\n".join(lines), fontsize=13.5, x=0.01, ha="left")
     text = source if source is not None else (source_line(ds, lang) if ds is not None else "")
     source_lines = _wrap(text, w, 7.5)
-    fig.text(0.01, 0.008, "\n".join(source_lines), fontsize=7.5, color=_C["grey"],
-             ha="left", va="bottom", gid="source")
+    fig.text(
+        0.01,
+        0.008,
+        "\n".join(source_lines),
+        fontsize=7.5,
+        color=_C["grey"],
+        ha="left",
+        va="bottom",
+        gid="source",
+    )
     # Keep the axes clear of the source line (constrained layout does not see figure texts).
     bottom = (len(source_lines) * 7.5 * 1.3 / 72 + 0.1) / h
     fig.get_layout_engine().set(rect=(0.0, bottom, 1.0, 1.0 - bottom))  # (left, bottom, width, height)
@@ -495,8 +566,9 @@ def _rc():
 def _vline(ax: Axes, date: Any, colour: str, label: str | None, gid: str, style: str = "--") -> None:
     if date is None or pd.isna(date):
         return
-    line = ax.axvline(pd.Timestamp(date).to_pydatetime(), color=colour, linestyle=style, linewidth=1.4,
-                      label=label)
+    line = ax.axvline(
+        pd.Timestamp(date).to_pydatetime(), color=colour, linestyle=style, linewidth=1.4, label=label
+    )
     line.set_gid(gid)
 
 
@@ -509,18 +581,41 @@ def _threshold_line(ax: Axes, row: pd.Series, lang: Lang) -> None:
 
 def _crossing_marker(ax: Axes, row: pd.Series, lang: Lang, y: float | None = None) -> None:
     if pd.isna(row["first_date"]):
-        ax.text(0.99, 0.97, _t("not_crossed", lang), transform=ax.transAxes, ha="right", va="top",
-                fontsize=9.5, color=_C["grey"])
+        ax.text(
+            0.99,
+            0.97,
+            _t("not_crossed", lang),
+            transform=ax.transAxes,
+            ha="right",
+            va="top",
+            fontsize=9.5,
+            color=_C["grey"],
+        )
         return
     date = pd.Timestamp(row["first_date"]).to_pydatetime()
     yv = float(row["threshold"]) if y is None else y
-    (marker,) = ax.plot([date], [yv], marker="o", markersize=8, color=_C["threshold"], linestyle="none",
-                        label=f"{_t('crossed', lang)}: {format_date(date, lang)}", zorder=5)
+    (marker,) = ax.plot(
+        [date],
+        [yv],
+        marker="o",
+        markersize=8,
+        color=_C["threshold"],
+        linestyle="none",
+        label=f"{_t('crossed', lang)}: {format_date(date, lang)}",
+        zorder=5,
+    )
     marker.set_gid("crossing")
     line = ax.axvline(date, color=_C["threshold"], linestyle=":", linewidth=1.2)
     line.set_gid("crossing_line")
-    ax.annotate(format_date(date, lang), (date, yv), xytext=(8, 10), textcoords="offset points",
-                fontsize=9.5, color=_C["threshold"], fontweight="bold")
+    ax.annotate(
+        format_date(date, lang),
+        (date, yv),
+        xytext=(8, 10),
+        textcoords="offset points",
+        fontsize=9.5,
+        color=_C["threshold"],
+        fontweight="bold",
+    )
 
 
 def _indicator_figure(ds: xr.Dataset, indicator: str, title_key: str, lang: Lang, size: PageSize) -> Figure:
@@ -554,7 +649,7 @@ def _indicator_figure(ds: xr.Dataset, indicator: str, title_key: str, lang: Lang
 
 
 def cases(ds: xr.Dataset, lang: Lang = "vi", size: PageSize = "a4-landscape") -> Figure:
-    """Reported cases in the last 7 days per 100,000, with the plan's threshold and its crossing date.
+    """Draw reported cases in the last 7 days per 100,000, the plan's threshold and its crossing date.
 
     Parameters
     ----------
@@ -625,23 +720,54 @@ def beds(ds: xr.Dataset, lang: Lang = "vi", size: PageSize = "a4-landscape") -> 
         fig = _new_figure(size)
         ax = fig.add_subplot()
         ax.plot(t, demand, color=_C["series"], linewidth=2, label=_t("tier2_demand", lang), gid="demand")
-        ax.plot(t, avail, color=_C["capacity"], linewidth=2,
-                label=_t("beds_available", lang), gid="capacity")
-        ax.fill_between(t, avail, demand, where=demand > avail, color=_C["overflow"], alpha=0.25,
-                        interpolate=True, label=_t("overflow_short", lang))
+        ax.plot(t, avail, color=_C["capacity"], linewidth=2, label=_t("beds_available", lang), gid="capacity")
+        ax.fill_between(
+            t,
+            avail,
+            demand,
+            where=demand > avail,
+            color=_C["overflow"],
+            alpha=0.25,
+            interpolate=True,
+            label=_t("overflow_short", lang),
+        )
         for i, k in enumerate(steps):
             added = avail[k] - avail[k - 1]
-            line = ax.axvline(t[k], color=_C["surge"], linestyle="-.", linewidth=1.2,
-                              label=_t("surge_step", lang) if i == 0 else None)
+            line = ax.axvline(
+                t[k],
+                color=_C["surge"],
+                linestyle="-.",
+                linewidth=1.2,
+                label=_t("surge_step", lang) if i == 0 else None,
+            )
             line.set_gid("surge")
-            ax.annotate(f"+{format_number(added, lang, 0)} {_t('beds_unit', lang)}", (t[k], avail[k]),
-                        xytext=(4, 6), textcoords="offset points", fontsize=9, color=_C["surge"])
+            ax.annotate(
+                f"+{format_number(added, lang, 0)} {_t('beds_unit', lang)}",
+                (t[k], avail[k]),
+                xytext=(4, 6),
+                textcoords="offset points",
+                fontsize=9,
+                color=_C["surge"],
+            )
         if run_out is not None:
-            _vline(ax, run_out, _C["overflow"], f"{_t('beds_run_out', lang)}: {format_date(run_out, lang)}",
-                   "beds_run_out")
+            _vline(
+                ax,
+                run_out,
+                _C["overflow"],
+                f"{_t('beds_run_out', lang)}: {format_date(run_out, lang)}",
+                "beds_run_out",
+            )
         else:
-            ax.text(0.99, 0.97, _t("beds_enough", lang), transform=ax.transAxes, ha="right", va="top",
-                    color=_C["grey"], fontsize=9.5)
+            ax.text(
+                0.99,
+                0.97,
+                _t("beds_enough", lang),
+                transform=ax.transAxes,
+                ha="right",
+                va="top",
+                color=_C["grey"],
+                fontsize=9.5,
+            )
         ax.set_ylabel("giường / bệnh nhân" if lang == "vi" else "beds / patients")
         ax.set_xlabel(_t("date", lang))
         ax.set_ylim(bottom=0)
@@ -680,14 +806,27 @@ def icu(ds: xr.Dataset, lang: Lang = "vi", size: PageSize = "a4-landscape") -> F
         fig = _new_figure(size)
         ax = fig.add_subplot()
         ax.plot(t, demand, color=_C["series"], linewidth=2, label=_t("icu_demand", lang), gid="demand")
-        ax.plot(t, cap, color=_C["capacity"], linewidth=2, label=_t("icu_staffed", lang),
-                gid="capacity")
-        poly = ax.fill_between(t, cap, demand, where=demand > cap, color=_C["overflow"], alpha=0.3,
-                               interpolate=True, label=_t("icu_overflow", lang))
+        ax.plot(t, cap, color=_C["capacity"], linewidth=2, label=_t("icu_staffed", lang), gid="capacity")
+        poly = ax.fill_between(
+            t,
+            cap,
+            demand,
+            where=demand > cap,
+            color=_C["overflow"],
+            alpha=0.3,
+            interpolate=True,
+            label=_t("icu_overflow", lang),
+        )
         poly.set_gid("overflow")
         if first is not None:
-            _vline(ax, first, _C["overflow"], f"{_t('overflow_short', lang)}: {format_date(first, lang)}",
-                   "overflow_date", style=":")
+            _vline(
+                ax,
+                first,
+                _C["overflow"],
+                f"{_t('overflow_short', lang)}: {format_date(first, lang)}",
+                "overflow_date",
+                style=":",
+            )
         ax.set_ylabel("giường / bệnh nhân" if lang == "vi" else "beds / patients")
         ax.set_xlabel(_t("date", lang))
         ax.set_ylim(bottom=0)
@@ -759,17 +898,31 @@ def oxygen(ds: xr.Dataset, lang: Lang = "vi", size: PageSize = "a4-landscape") -
         fig = _new_figure(size)
         ax = fig.add_subplot()
         ax.plot(t, demand, color=_C["series"], linewidth=2, label=_t("oxygen_demand", lang), gid="demand")
-        ax.plot(t, supply, color=_C["capacity"], linewidth=2,
-                label=_t("oxygen_supply", lang), gid="supply")
-        poly = ax.fill_between(t, supply, demand, where=demand > supply, color=_C["overflow"], alpha=0.3,
-                               interpolate=True, label=_t("oxygen_unmet", lang))
+        ax.plot(t, supply, color=_C["capacity"], linewidth=2, label=_t("oxygen_supply", lang), gid="supply")
+        poly = ax.fill_between(
+            t,
+            supply,
+            demand,
+            where=demand > supply,
+            color=_C["overflow"],
+            alpha=0.3,
+            interpolate=True,
+            label=_t("oxygen_unmet", lang),
+        )
         poly.set_gid("unmet")
         peak = int(np.argmax(demand))
-        ax.annotate(f"{format_number(demand[peak], lang, 0)} {m3}\n≈ {format_number(demand[peak] / per_cyl, lang, 0)} "
-                    + ("bình/ngày" if lang == "vi" else "cylinders/day"),
-                    (t[peak], demand[peak]), xytext=(14, 4), textcoords="offset points", fontsize=9.5,
-                    color=_C["series"], va="bottom",
-                    bbox={"boxstyle": "round,pad=0.3", "facecolor": "white", "edgecolor": "none", "alpha": 0.85})
+        ax.annotate(
+            f"{format_number(demand[peak], lang, 0)} {m3}\n"
+            f"≈ {format_number(demand[peak] / per_cyl, lang, 0)} "
+            + ("bình/ngày" if lang == "vi" else "cylinders/day"),
+            (t[peak], demand[peak]),
+            xytext=(14, 4),
+            textcoords="offset points",
+            fontsize=9.5,
+            color=_C["series"],
+            va="bottom",
+            bbox={"boxstyle": "round,pad=0.3", "facecolor": "white", "edgecolor": "none", "alpha": 0.85},
+        )
         ax.set_ylabel(m3)
         ax.set_xlabel(_t("date", lang))
         ax.set_ylim(bottom=0, top=max(float(np.nanmax(demand)), float(np.nanmax(supply)), 1.0) * 1.15)
@@ -831,19 +984,35 @@ def dashboard(ds: xr.Dataset, lang: Lang = "vi", size: PageSize = "a4-portrait")
             lines = [_t("not_activated", lang)]
         else:
             first_text = ", ".join(_criterion_label(c, crit, lang) for c in (first or "").split(", ") if c)
-            lines = [f"{_t('activation', lang)}: {format_date(act_date, lang)}"
-                     + (f" ({_t('first_criterion', lang)}: {first_text})" if first_text else "")]
+            lines = [
+                f"{_t('activation', lang)}: {format_date(act_date, lang)}"
+                + (f" ({_t('first_criterion', lang)}: {first_text})" if first_text else "")
+            ]
         at_start = crit[crit["first_day"].fillna(-1) == 0]
         for _, r in at_start.iterrows():
-            lines.append(_t("met_at_start", lang).format(criterion=_criterion_label(r["criterion"], crit, lang)))
-        lines.append(f"{_t('overflow_first', lang)}: {format_date(ovf_date, lang)}" if not pd.isna(ovf_date)
-                     else _t("no_overflow", lang))
+            lines.append(
+                _t("met_at_start", lang).format(criterion=_criterion_label(r["criterion"], crit, lang))
+            )
+        lines.append(
+            f"{_t('overflow_first', lang)}: {format_date(ovf_date, lang)}"
+            if not pd.isna(ovf_date)
+            else _t("no_overflow", lang)
+        )
         if not pd.isna(act_date) and not pd.isna(lead):
             lines.append(f"{_t('lead_time', lang)}: {format_number(int(lead), lang, 0)} {_t('days', lang)}")
         w = fig.get_size_inches()[0]
         lines = [part for line in lines for part in _wrap(line, w - 0.6, 11.5)]
-        box.text(0.0, 0.95, "\n".join(lines), transform=box.transAxes, va="top", ha="left", fontsize=11.5,
-                 linespacing=1.7, bbox={"boxstyle": "round,pad=0.6", "facecolor": "#f3f3f3", "edgecolor": "#bbbbbb"})
+        box.text(
+            0.0,
+            0.95,
+            "\n".join(lines),
+            transform=box.transAxes,
+            va="top",
+            ha="left",
+            fontsize=11.5,
+            linespacing=1.7,
+            bbox={"boxstyle": "round,pad=0.6", "facecolor": "#f3f3f3", "edgecolor": "#bbbbbb"},
+        )
         for i, row in crit.iterrows():
             ax = fig.add_subplot(grid[1 + i // ncols, i % ncols])
             ind = row["indicator"]
@@ -852,14 +1021,27 @@ def dashboard(ds: xr.Dataset, lang: Lang = "vi", size: PageSize = "a4-portrait")
             _threshold_line(ax, row, lang)
             met = _met_flags(v, row)
             if met.any():
-                ax.fill_between(t, 0, 1, where=met, transform=ax.get_xaxis_transform(), color=_C["met"],
-                                alpha=0.18, step="mid", label=_t("met_days", lang))
+                ax.fill_between(
+                    t,
+                    0,
+                    1,
+                    where=met,
+                    transform=ax.get_xaxis_transform(),
+                    color=_C["met"],
+                    alpha=0.18,
+                    step="mid",
+                    label=_t("met_days", lang),
+                )
             if np.isnan(v).all():
                 ax.text(0.5, 0.5, _t("no_data", lang), transform=ax.transAxes, ha="center", color=_C["grey"])
             _vline(ax, act_date, _C["activation"], _t("activation", lang), "activation")
             _vline(ax, ovf_date, _C["overflow"], _t("overflow_short", lang), "overflow", style=":")
-            ax.set_title(f"{_panel_title(ind, lang)}\n{_t('threshold', lang)}: {row['operator']} "
-                         f"{format_number(float(row['threshold']), lang)}", fontsize=10, loc="left")
+            ax.set_title(
+                f"{_panel_title(ind, lang)}\n{_t('threshold', lang)}: {row['operator']} "
+                f"{format_number(float(row['threshold']), lang)}",
+                fontsize=10,
+                loc="left",
+            )
             ax.set_ylabel(INDICATOR_LABELS[ind][lang][1], fontsize=9.5)
             ax.set_ylim(bottom=0)
             ax.yaxis.set_major_formatter(_number_formatter(lang))
@@ -867,8 +1049,12 @@ def dashboard(ds: xr.Dataset, lang: Lang = "vi", size: PageSize = "a4-portrait")
             ax.tick_params(labelsize=8.5)
             if i == 0:
                 _legend(ax, fontsize=8)
-        _decorate(fig, ds, _t("dashboard_title", lang) + f" — {threshold_set(ds).title or threshold_set(ds).name}",
-                  lang)
+        _decorate(
+            fig,
+            ds,
+            _t("dashboard_title", lang) + f" — {threshold_set(ds).title or threshold_set(ds).name}",
+            lang,
+        )
     return fig
 
 
@@ -949,12 +1135,21 @@ def compare(
             extra = [d for d in da.dims if d != "time"]
             if extra:
                 stacked = da.stack(_r=extra).transpose("time", "_r").values
-                with warnings.catch_warnings():  # days before a 7-day window exists are NaN in every replicate
+                with (
+                    warnings.catch_warnings()
+                ):  # days before a 7-day window exists are NaN in every replicate
                     warnings.simplefilter("ignore", RuntimeWarning)
                     mid = np.nanmedian(stacked, axis=1)
                     lo, hi = np.nanpercentile(stacked, [5, 95], axis=1)
-                ax.fill_between(t, lo, hi, color=colour, alpha=0.18, linewidth=0,
-                                label=f"{label}: {_t('median_band', lang)}")
+                ax.fill_between(
+                    t,
+                    lo,
+                    hi,
+                    color=colour,
+                    alpha=0.18,
+                    linewidth=0,
+                    label=f"{label}: {_t('median_band', lang)}",
+                )
                 y = mid
             else:
                 y = da.values
@@ -968,9 +1163,16 @@ def compare(
                         thresholds_drawn.add(key)
                     if not pd.isna(row["first_date"]):
                         d = pd.Timestamp(row["first_date"]).to_pydatetime()
-                        (m,) = ax.plot([d], [float(row["threshold"])], marker="o", markersize=8, color=colour,
-                                       linestyle="none", zorder=5,
-                                       label=f"{_t('crossed', lang)} ({label}): {format_date(d, lang)}")
+                        (m,) = ax.plot(
+                            [d],
+                            [float(row["threshold"])],
+                            marker="o",
+                            markersize=8,
+                            color=colour,
+                            linestyle="none",
+                            zorder=5,
+                            label=f"{_t('crossed', lang)} ({label}): {format_date(d, lang)}",
+                        )
                         m.set_gid(f"crossing:{label}")
         ax.set_ylabel(unit)
         ax.set_xlabel(_t("date", lang))
@@ -979,13 +1181,22 @@ def compare(
         span = [pd.Timestamp(d["time"].values[i]) for _, d in items for i in (0, -1)]
         _date_axis(ax, lang, time=[min(span).to_pydatetime(), max(span).to_pydatetime()])
         _legend(ax)
-        heading = title or (INDICATOR_LABELS[variable][lang][0] if is_indicator
-                            else variable_label(items[0][1], variable, lang))
+        heading = title or (
+            INDICATOR_LABELS[variable][lang][0]
+            if is_indicator
+            else variable_label(items[0][1], variable, lang)
+        )
         first_ds = items[0][1]
         subtitle = _t("compare_title", lang) + ": " + "; ".join(k for k, _ in items)
         sources = " | ".join(f"{k}: {source_line(d, lang).split(': ', 1)[1]}" for k, d in items)
-        _decorate(fig, first_ds, heading, lang, subtitle=textwrap.shorten(subtitle, 160),
-                  source=f"{_t('source', lang)}: {sources}")
+        _decorate(
+            fig,
+            first_ds,
+            heading,
+            lang,
+            subtitle=textwrap.shorten(subtitle, 160),
+            source=f"{_t('source', lang)}: {sources}",
+        )
     return fig
 
 
@@ -1018,8 +1229,9 @@ def to_bytes(fig: Figure, fmt: Format = "svg", dpi: int = 300) -> bytes:
     return buf.getvalue()
 
 
-def save(fig: Figure, path: str | Path, formats: Sequence[Format] = ("png", "pdf", "svg"),
-         dpi: int = 300) -> list[Path]:
+def save(
+    fig: Figure, path: str | Path, formats: Sequence[Format] = ("png", "pdf", "svg"), dpi: int = 300
+) -> list[Path]:
     """Write a figure as PNG (``dpi``, 300 by default), PDF and SVG, each file atomically.
 
     Parameters

@@ -2,15 +2,16 @@
 
 :func:`write_report` reads ``RUN_DIR/results.nc`` and writes ``RUN_DIR/report/``:
 
-==========================================  ============================================================
-``dashboard``, ``cases``, ``oxygen_patients``,  each figure of :data:`scenarios.plots.FIGURES` as ``.png`` (300 dpi),
-``beds``, ``icu``, ``oxygen``                   ``.pdf`` and ``.svg``
-``crossings.csv``                           :func:`scenarios.indicators.crossings` (ISO dates, machine-readable)
-``crossings.md``                            the same as a formatted table in the report's language
-``key_numbers.csv``, ``key_numbers.md``     :func:`key_numbers`: peak oxygen (m³/day, cylinders/day), peak ICU
-                                            need vs staffed beds, first overflow, deaths without care...
-``annex.pdf``                               one PDF: dashboard, tables, then each figure, one per page
-==========================================  ============================================================
+======================================  ==============================================================
+``<figure>.png``, ``.pdf``, ``.svg``    each figure of :data:`scenarios.plots.FIGURES` (``dashboard``,
+                                        ``cases``, ``oxygen_patients``, ``beds``, ``icu``, ``oxygen``);
+                                        PNG at 300 dpi
+``crossings.csv``                       :func:`scenarios.indicators.crossings` (ISO dates)
+``crossings.md``                        the same as a formatted table in the report's language
+``key_numbers.csv``, ``key_numbers.md`` :func:`key_numbers`: peak oxygen (m³/day, cylinders/day), peak ICU
+                                        need vs staffed beds, first overflow, deaths without care...
+``annex.pdf``                           one PDF: dashboard, tables, then each figure, one per page
+======================================  ==============================================================
 
 Every file is written through :func:`scenarios.results.write_atomic`, into a temporary folder beside
 ``report/`` that is renamed into place at the end: a reader never sees a half-written report, and a failure
@@ -41,8 +42,15 @@ __all__ = ["REPORT_DIR", "ReportError", "crossings_table", "key_numbers", "write
 REPORT_DIR = "report"
 
 _CARE_VARIABLES = (
-    "census_oxygen", "unmet_oxygen", "census_icu", "unmet_icu", "beds_oxygen_available",
-    "icu_staffed_available", "oxygen_demand_m3_per_day", "oxygen_supply_m3_per_day", "deaths_without_care",
+    "census_oxygen",
+    "unmet_oxygen",
+    "census_icu",
+    "unmet_icu",
+    "beds_oxygen_available",
+    "icu_staffed_available",
+    "oxygen_demand_m3_per_day",
+    "oxygen_supply_m3_per_day",
+    "deaths_without_care",
 )
 
 
@@ -56,26 +64,42 @@ class ReportError(ValueError):
 _KEY_LABELS: dict[str, tuple[str, str]] = {
     # key: (English, Vietnamese)
     "peak_oxygen_demand_m3_per_day": ("Peak oxygen demand", "Nhu cầu oxy cao nhất"),
-    "peak_oxygen_demand_cylinders_per_day": ("Peak oxygen demand in cylinders", "Nhu cầu oxy cao nhất quy ra bình"),
+    "peak_oxygen_demand_cylinders_per_day": (
+        "Peak oxygen demand in cylinders",
+        "Nhu cầu oxy cao nhất quy ra bình",
+    ),
     "oxygen_supply_at_peak_m3_per_day": ("Oxygen supply on that date", "Nguồn cung oxy vào ngày đó"),
-    "peak_icu_need": ("Peak ICU need (in ICU or needing it)", "Nhu cầu ICU cao nhất (đang điều trị hoặc cần)"),
-    "icu_staffed_at_peak": ("ICU beds with enough staff on that date",
-                            "Giường ICU có đủ nhân lực vào ngày đó"),
+    "peak_icu_need": (
+        "Peak ICU need (in ICU or needing it)",
+        "Nhu cầu ICU cao nhất (đang điều trị hoặc cần)",
+    ),
+    "icu_staffed_at_peak": (
+        "ICU beds with enough staff on that date",
+        "Giường ICU có đủ nhân lực vào ngày đó",
+    ),
     "peak_oxygen_bed_need": ("Peak oxygen-bed need (tier 2)", "Nhu cầu giường có oxy cao nhất (tầng 2)"),
     "oxygen_beds_at_peak": ("Oxygen beds available on that date", "Giường có oxy sẵn có vào ngày đó"),
-    "first_overflow_date": ("First overflow (patients without oxygen/ICU care)",
-                            "Ngày đầu tiên quá tải (bệnh nhân không được thở oxy/hồi sức)"),
+    "first_overflow_date": (
+        "First overflow (patients without oxygen/ICU care)",
+        "Ngày đầu tiên quá tải (bệnh nhân không được thở oxy/hồi sức)",
+    ),
     "activation_date": ("Plan activation date", "Ngày kích hoạt phương án"),
     "lead_days": ("Lead time from activation to overflow", "Thời gian từ kích hoạt đến quá tải"),
     "deaths": ("Deaths", "Tổng số ca tử vong"),
-    "deaths_without_care": ("Deaths without care (no bed/oxygen/ICU)",
-                            "Tử vong do không được điều trị (thiếu giường/oxy/ICU)"),
+    "deaths_without_care": (
+        "Deaths without care (no bed/oxygen/ICU)",
+        "Tử vong do không được điều trị (thiếu giường/oxy/ICU)",
+    ),
 }
 
 _KEY_UNITS: dict[str, tuple[str, str]] = {
-    "m3/day": ("m³/day", "m³/ngày"), "cylinders/day": ("cylinders/day", "bình/ngày"),
-    "patients": ("patients", "bệnh nhân"), "beds": ("beds", "giường"), "days": ("days", "ngày"),
-    "people": ("people", "người"), "date": ("", ""),
+    "m3/day": ("m³/day", "m³/ngày"),
+    "cylinders/day": ("cylinders/day", "bình/ngày"),
+    "patients": ("patients", "bệnh nhân"),
+    "beds": ("beds", "giường"),
+    "days": ("days", "ngày"),
+    "people": ("people", "người"),
+    "date": ("", ""),
 }
 
 
@@ -85,7 +109,7 @@ def _total(ds: xr.Dataset, name: str) -> np.ndarray:
 
 
 def key_numbers(ds: xr.Dataset, table: pd.DataFrame | None = None) -> pd.DataFrame:
-    """The numbers a planner quotes from a run.
+    """Compute the numbers a planner quotes from a run.
 
     Parameters
     ----------
@@ -106,8 +130,10 @@ def key_numbers(ds: xr.Dataset, table: pd.DataFrame | None = None) -> pd.DataFra
     """
     missing = [v for v in _CARE_VARIABLES if v not in ds]
     if missing:
-        raise ReportError("the results have no care variables (" + ", ".join(missing) + "): "
-                          "run the config again with this version of scenarios")
+        raise ReportError(
+            "the results have no care variables (" + ", ".join(missing) + "): "
+            "run the config again with this version of scenarios"
+        )
     table = plots._crossings(ds) if table is None else table
     time = pd.to_datetime(ds["time"].values)
     rows: list[tuple[str, float, str, object]] = []
@@ -159,8 +185,11 @@ def _key_numbers_text(df: pd.DataFrame, lang: Lang) -> list[tuple[str, str, str]
             value = format_date(r["date"], lang) if not pd.isna(r["date"]) else _NEVER[lang]
             date = ""
         else:
-            value = (f"{format_number(float(r['value']), lang, 0)} {unit}".strip() if not pd.isna(r["value"])
-                     else _NEVER[lang])
+            value = (
+                f"{format_number(float(r['value']), lang, 0)} {unit}".strip()
+                if not pd.isna(r["value"])
+                else _NEVER[lang]
+            )
             date = format_date(r["date"], lang) if not pd.isna(r["date"]) else ""
         out.append((label, value, date))
     return out
@@ -173,14 +202,20 @@ _CROSS_HEAD = {
     "en": ("Criterion", "Condition", "First date met", "Days met", "Days before overflow"),
 }
 _OVERFLOW_NAMES = {
-    "overflow_oxygen": ("Overflow: patients needing oxygen without it", "Quá tải: bệnh nhân cần oxy không được đáp ứng"),
-    "overflow_icu": ("Overflow: critical patients without an ICU bed", "Quá tải: bệnh nhân nặng không có giường ICU"),
+    "overflow_oxygen": (
+        "Overflow: patients needing oxygen without it",
+        "Quá tải: bệnh nhân cần oxy không được đáp ứng",
+    ),
+    "overflow_icu": (
+        "Overflow: critical patients without an ICU bed",
+        "Quá tải: bệnh nhân nặng không có giường ICU",
+    ),
     "overflow": ("Overflow (either)", "Quá tải (bất kỳ)"),
 }
 
 
 def crossings_table(table: pd.DataFrame, lang: Lang = "vi") -> pd.DataFrame:
-    """The crossings table formatted for an annex in ``lang`` (text columns, localised dates and numbers).
+    """Format the crossings table for an annex in ``lang`` (text columns, localised dates and numbers).
 
     Parameters
     ----------
@@ -201,15 +236,21 @@ def crossings_table(table: pd.DataFrame, lang: Lang = "vi") -> pd.DataFrame:
             name = plots.INDICATOR_LABELS.get(r["indicator"], {}).get(lang, (r["criterion"],))[0]
             cond = f"{r['operator']} {format_number(float(r['threshold']), lang)}"
             if r["sustained_days"] > 1:
-                cond += (f" trong {r['sustained_days']} ngày liên tiếp" if vi
-                         else f" for {r['sustained_days']} days in a row")
+                cond += (
+                    f" trong {r['sustained_days']} ngày liên tiếp"
+                    if vi
+                    else f" for {r['sustained_days']} days in a row"
+                )
         elif r["kind"] == "activation":
             name = "Kích hoạt phương án" if vi else "Plan activation"
             k = int(r["threshold"])
-            cond = (f"đạt ít nhất {k} tiêu chí cùng ngày" if vi
-                    else f"at least {k} {'criterion' if k == 1 else 'criteria'} met on the same date")
+            cond = (
+                f"đạt ít nhất {k} tiêu chí cùng ngày"
+                if vi
+                else f"at least {k} {'criterion' if k == 1 else 'criteria'} met on the same date"
+            )
         elif r["kind"] == "level":
-            name = (f"Cấp độ dịch ≥ {int(r['threshold'])}" if vi else f"Epidemic level ≥ {int(r['threshold'])}")
+            name = f"Cấp độ dịch ≥ {int(r['threshold'])}" if vi else f"Epidemic level ≥ {int(r['threshold'])}"
             cond = ""
         else:
             name = _OVERFLOW_NAMES.get(r["criterion"], (r["criterion"], r["criterion"]))[vi]
@@ -238,8 +279,9 @@ def _write_text(path: Path, text: str) -> Path:
 
 def _write_csv(path: Path, df: pd.DataFrame) -> Path:
     # utf-8 with BOM: Excel (as planners open it) shows the Vietnamese text; pandas reads it as is.
-    return write_atomic(path, lambda tmp: df.to_csv(tmp, index=False, encoding="utf-8-sig",
-                                                     date_format="%Y-%m-%d"))
+    return write_atomic(
+        path, lambda tmp: df.to_csv(tmp, index=False, encoding="utf-8-sig", date_format="%Y-%m-%d")
+    )
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -247,27 +289,49 @@ def _write_csv(path: Path, df: pd.DataFrame) -> Path:
 
 
 def _tables_figure(ds: xr.Dataset, numbers: pd.DataFrame, cross: pd.DataFrame, lang: Lang):
-    """A portrait A4 page with the key numbers and the crossings table."""
+    """Draw a portrait A4 page with the key numbers and the crossings table."""
     with plots._rc():
         fig = plots._new_figure("a4-portrait")
         ratios = [len(numbers) * 1.3 + 3, len(cross) * 2.2 + 4]
         grid = fig.add_gridspec(2, 1, height_ratios=ratios)
-        heads = {"vi": ("Các con số chính", "Ngày vượt ngưỡng của phương án"),
-                 "en": ("Key numbers", "Surge-plan threshold crossings")}[lang]
+        heads = {
+            "vi": ("Các con số chính", "Ngày vượt ngưỡng của phương án"),
+            "en": ("Key numbers", "Surge-plan threshold crossings"),
+        }[lang]
         cols = {"vi": ("Chỉ số", "Giá trị", "Ngày"), "en": ("Number", "Value", "Date")}[lang]
         for share, ax, head, body, columns, widths in (
-            (ratios[0] / sum(ratios), fig.add_subplot(grid[0]), heads[0], [list(r) for r in _key_numbers_text(numbers, lang)], cols,
-             [0.58, 0.25, 0.17]),
-            (ratios[1] / sum(ratios), fig.add_subplot(grid[1]), heads[1], cross.values.tolist(), list(cross.columns),
-             [0.38, 0.2, 0.16, 0.1, 0.16]),
+            (
+                ratios[0] / sum(ratios),
+                fig.add_subplot(grid[0]),
+                heads[0],
+                [list(r) for r in _key_numbers_text(numbers, lang)],
+                cols,
+                [0.58, 0.25, 0.17],
+            ),
+            (
+                ratios[1] / sum(ratios),
+                fig.add_subplot(grid[1]),
+                heads[1],
+                cross.values.tolist(),
+                list(cross.columns),
+                [0.38, 0.2, 0.16, 0.1, 0.16],
+            ),
         ):
             ax.axis("off")
             ax.set_title(head, loc="left", fontsize=12, fontweight="bold")
             wrap = [int(w * 88) for w in widths]
-            cells = [["\n".join(textwrap.wrap(str(c), wrap[k])) or "" for k, c in enumerate(row)] for row in body]
+            cells = [
+                ["\n".join(textwrap.wrap(str(c), wrap[k])) or "" for k, c in enumerate(row)] for row in body
+            ]
             header = ["\n".join(textwrap.wrap(str(c), wrap[k])) for k, c in enumerate(columns)]
-            tab = ax.table(cellText=cells, colLabels=header, colWidths=widths, loc="upper left",
-                           cellLoc="left", colLoc="left")
+            tab = ax.table(
+                cellText=cells,
+                colLabels=header,
+                colWidths=widths,
+                loc="upper left",
+                cellLoc="left",
+                colLoc="left",
+            )
             tab.auto_set_font_size(False)
             tab.set_fontsize(8.5)
             line = 8.5 * 1.3 / 72 / (plots.A4_PORTRAIT[1] * 0.8 * share)  # one text line, axes fraction
@@ -280,7 +344,9 @@ def _tables_figure(ds: xr.Dataset, numbers: pd.DataFrame, cross: pd.DataFrame, l
                 if r == 0:
                     cell.set_facecolor("#e8e8e8")
                     cell.get_text().set_fontweight("bold")
-        title = {"vi": "Bảng số liệu chính và ngày vượt ngưỡng", "en": "Key numbers and threshold crossings"}[lang]
+        title = {"vi": "Bảng số liệu chính và ngày vượt ngưỡng", "en": "Key numbers and threshold crossings"}[
+            lang
+        ]
         plots._decorate(fig, ds, title, lang)
     return fig
 
@@ -294,8 +360,10 @@ def _load(run_dir: Path) -> xr.Dataset:
     if not run_dir.is_dir():
         raise ReportError(f"{run_dir}: not a folder (give the folder a run wrote, holding results.nc)")
     if not results.is_file():
-        raise ReportError(f"{run_dir}: no results here ({results} not found); "
-                          "write them first with: scenarios run CONFIG --out " + str(run_dir))
+        raise ReportError(
+            f"{run_dir}: no results here ({results} not found); "
+            "write them first with: scenarios run CONFIG --out " + str(run_dir)
+        )
     try:
         return read_netcdf(results)
     except (OSError, ValueError, TypeError) as e:
@@ -355,12 +423,19 @@ def write_report(
         source = plots.source_line(ds, lang)
         _write_text(tmp / "crossings.md", _markdown(cross, head, source))
         _write_csv(tmp / "key_numbers.csv", numbers)
-        shown = pd.DataFrame(_key_numbers_text(numbers, lang),
-                             columns=list({"vi": ("Chỉ số", "Giá trị", "Ngày"), "en": ("Number", "Value", "Date")}[lang]))
-        _write_text(tmp / "key_numbers.md", _markdown(shown, {"vi": "Các con số chính", "en": "Key numbers"}[lang],
-                                                       source))
-        pages = [figures["dashboard"], _tables_figure(ds, numbers, cross, lang),
-                 *(fig for name, fig in figures.items() if name != "dashboard")]
+        shown = pd.DataFrame(
+            _key_numbers_text(numbers, lang),
+            columns=list({"vi": ("Chỉ số", "Giá trị", "Ngày"), "en": ("Number", "Value", "Date")}[lang]),
+        )
+        _write_text(
+            tmp / "key_numbers.md",
+            _markdown(shown, {"vi": "Các con số chính", "en": "Key numbers"}[lang], source),
+        )
+        pages = [
+            figures["dashboard"],
+            _tables_figure(ds, numbers, cross, lang),
+            *(fig for name, fig in figures.items() if name != "dashboard"),
+        ]
         title = {"vi": "Phụ lục", "en": "Annex"}[lang] + f": {ds.attrs.get('scenario_name', '')}"
         write_atomic(tmp / "annex.pdf", lambda path: _annex(path, pages, title))
         os.chmod(tmp, 0o777 & ~_umask())
