@@ -390,3 +390,26 @@ def test_library_does_not_import_matplotlib_or_use_pyplot():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT)
     assert out.stdout.split() == ["True", "False"]
     assert scenarios.plots is plots and "plots" in scenarios.__all__
+
+
+def test_contact_measures_are_shaded_over_their_dates():
+    ds = shipped_run("ha_noi_new_variant.toml")  # re-applies 5K from 01/02/2027 to 14/03/2027 (inclusive)
+    fig = plots.cases(ds, lang="vi")
+    (span,) = by_gid(fig, "measure")
+    x0, x1 = span.get_x(), span.get_x() + span.get_width()  # a Rectangle in data x, axes y
+    assert x0 == mdates.date2num(pd.Timestamp("2027-02-01"))
+    assert x1 == mdates.date2num(pd.Timestamp("2027-03-15"))
+    assert "Biện pháp: re-apply 5K, limit gatherings (01/02/2027–14/03/2027)" in svg_text(fig)
+    # A triggered policy in force from day 50 to day 69 is shaded too.
+    import xarray as xr
+
+    syn = synthetic_results()
+    on = np.zeros((syn.sizes["time"], 1))
+    on[50:70] = 1
+    syn["policy_in_force"] = xr.DataArray(on, dims=("time", "policy"), coords={"policy": ["re-apply 5K"]})
+    ((name, start, end),) = plots.measures(syn)
+    assert (name, start, end) == (
+        "re-apply 5K",
+        pd.Timestamp(syn.time.values[50]),
+        pd.Timestamp(syn.time.values[69]),
+    )

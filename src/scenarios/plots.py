@@ -55,6 +55,7 @@ __all__ = [
     "format_date",
     "format_number",
     "icu",
+    "measures",
     "oxygen",
     "oxygen_patients",
     "save",
@@ -162,6 +163,7 @@ _T: dict[str, dict[str, str]] = {
         "en": "Note: “{criterion}” is met from the first day (current capacity is already past the "
         "threshold)",
     },
+    "measure": {"vi": "Biện pháp", "en": "Measure"},
     "met_days": {"vi": "Ngày đạt tiêu chí", "en": "Days the criterion is met"},
     "tier2_demand": {
         "vi": "Bệnh nhân cần giường thở oxy (tầng 2)",
@@ -170,7 +172,7 @@ _T: dict[str, dict[str, str]] = {
     "beds_available": {"vi": "Giường có oxy sẵn có cho COVID-19", "en": "Oxygen beds available for COVID-19"},
     "beds_run_out": {"vi": "Ngày hết giường", "en": "Beds run out"},
     "beds_enough": {"vi": "Đủ giường trong thời gian mô phỏng", "en": "Enough beds within the run"},
-    "surge_step": {"vi": "Mở thêm giường (tăng cường)", "en": "Surge step in service"},
+    "surge_step": {"vi": "Bước tăng cường đi vào hoạt động", "en": "Surge step in service"},
     "icu_demand": {"vi": "Bệnh nhân cần hồi sức tích cực (tầng 3)", "en": "Patients needing ICU (tier 3)"},
     "icu_staffed": {"vi": "Giường ICU có đủ nhân lực", "en": "ICU beds with enough health staff"},
     "icu_overflow": {"vi": "Thiếu giường ICU (quá tải)", "en": "Without an ICU bed (overflow)"},
@@ -442,6 +444,59 @@ def _crossings(ds: xr.Dataset) -> pd.DataFrame:
     return _ind.crossings(ds, thresholds=threshold_set(ds))
 
 
+def measures(ds: xr.Dataset) -> list[tuple[str, pd.Timestamp, pd.Timestamp]]:
+    """Contact measures in force during a run: dated interventions of the config and triggered policies.
+
+    Returns
+    -------
+    list of (name, first day, last day)
+        Dated ``[[interventions]]`` clipped to the run, and each period a ``contacts`` policy was in force
+        (``policy_in_force``), in date order.
+    """
+    t0, t1 = pd.Timestamp(ds["time"].values[0]), pd.Timestamp(ds["time"].values[-1])
+    out = []
+    try:
+        config = json.loads(ds.attrs.get("config_json") or "{}")
+    except ValueError:
+        config = {}
+    if config:
+        for iv in config.get("interventions", []):
+            start = pd.Timestamp(iv.get("start_date") or t0)
+            end = pd.Timestamp(iv.get("end_date") or t1)
+            if end >= t0 and start <= t1:
+                out.append((str(iv.get("name", "")), max(start, t0), min(end, t1)))
+    if "policy_in_force" in ds and "policy" in ds["policy_in_force"].dims:
+        pif = ds["policy_in_force"]
+        extra = [d for d in pif.dims if d not in ("time", "policy")]
+        if not extra:
+            times = pd.to_datetime(ds["time"].values)
+            action = {p.get("name"): p.get("action") for p in config.get("policies", [])}
+            for name in pif["policy"].values:
+                if (
+                    action.get(str(name), "contacts") != "contacts"
+                ):  # surge steps show on the capacity figures
+                    continue
+                on = np.nan_to_num(pif.sel(policy=name).values) > 0
+                edges = np.flatnonzero(np.diff(np.concatenate([[0], on.astype(int), [0]])))
+                for a, b in zip(edges[::2], edges[1::2], strict=True):
+                    out.append((str(name), times[a], times[b - 1]))
+    return sorted(out, key=lambda m: m[1])
+
+
+def _shade_measures(ax: Axes, ds: xr.Dataset, lang: Lang) -> None:
+    for name, start, end in measures(ds):
+        span = ax.axvspan(
+            start.to_pydatetime(),
+            (end + pd.Timedelta(days=1)).to_pydatetime(),
+            color="#999999",
+            alpha=0.13,
+            linewidth=0,
+            label=f"{_t('measure', lang)}: {name} ({format_date(start, lang)}–{format_date(end, lang)})",
+            zorder=0,
+        )
+        span.set_gid("measure")
+
+
 def _criteria_rows(table: pd.DataFrame, indicator: str) -> pd.DataFrame:
     return table[(table["kind"] == "criterion") & (table["indicator"] == indicator)]
 
@@ -628,6 +683,7 @@ def _indicator_figure(ds: xr.Dataset, indicator: str, title_key: str, lang: Lang
         ax = fig.add_subplot()
         label, unit = INDICATOR_LABELS[indicator][lang]
         ax.plot(_times(ds), values.values, color=_C["series"], linewidth=2, label=label, gid="series")
+        _shade_measures(ax, ds, lang)
         rows = _criteria_rows(table, indicator)
         for _, row in rows.iterrows():
             _threshold_line(ax, row, lang)
@@ -690,6 +746,37 @@ def _first_exceed(times: np.ndarray, demand: np.ndarray, capacity: np.ndarray, t
     return pd.Timestamp(times[idx[0]]) if idx.size else None
 
 
+def _step_ups(capacity: np.ndarray) -> np.ndarray:
+    """Days capacity jumps up (a surge step comes into service): more than 0.5 and 2% in one day."""
+    prev, jump = capacity[:-1], np.diff(capacity)
+    return np.flatnonzero((jump > 0.5) & (jump > 0.02 * np.abs(prev))) + 1
+
+
+def _mark_steps(
+    ax: Axes, t: Sequence, capacity: np.ndarray, steps: np.ndarray, unit: str, lang: Lang
+) -> None:
+    """Draw a dash-dot line and "+N unit" where a surge step comes into service."""
+    for i, k in enumerate(steps):
+        added = capacity[k] - capacity[k - 1]
+        line = ax.axvline(
+            t[k],
+            color=_C["surge"],
+            linestyle="-.",
+            linewidth=1.2,
+            label=_t("surge_step", lang) if i == 0 else None,
+        )
+        line.set_gid("surge")
+        ax.annotate(
+            f"+{format_number(added, lang, 0)} {unit}",
+            (t[k], capacity[k]),
+            xytext=(4, 6),
+            textcoords="offset points",
+            fontsize=9,
+            color=_C["surge"],
+            bbox={"boxstyle": "round,pad=0.2", "facecolor": "white", "edgecolor": "none", "alpha": 0.85},
+        )
+
+
 def beds(ds: xr.Dataset, lang: Lang = "vi", size: PageSize = "a4-landscape") -> Figure:
     """Tier-2 oxygen-bed demand against available beds, with surge steps and the day beds run out.
 
@@ -715,7 +802,7 @@ def beds(ds: xr.Dataset, lang: Lang = "vi", size: PageSize = "a4-landscape") -> 
     demand = (_series(ds, "census_oxygen") + _series(ds, "unmet_oxygen")).values
     avail = _series(ds, "beds_oxygen_available").values
     run_out = _first_exceed(ds["time"].values, demand, avail)
-    steps = np.flatnonzero(np.diff(avail) > 0.5) + 1
+    steps = _step_ups(avail)
     with _rc():
         fig = _new_figure(size)
         ax = fig.add_subplot()
@@ -731,24 +818,7 @@ def beds(ds: xr.Dataset, lang: Lang = "vi", size: PageSize = "a4-landscape") -> 
             interpolate=True,
             label=_t("overflow_short", lang),
         )
-        for i, k in enumerate(steps):
-            added = avail[k] - avail[k - 1]
-            line = ax.axvline(
-                t[k],
-                color=_C["surge"],
-                linestyle="-.",
-                linewidth=1.2,
-                label=_t("surge_step", lang) if i == 0 else None,
-            )
-            line.set_gid("surge")
-            ax.annotate(
-                f"+{format_number(added, lang, 0)} {_t('beds_unit', lang)}",
-                (t[k], avail[k]),
-                xytext=(4, 6),
-                textcoords="offset points",
-                fontsize=9,
-                color=_C["surge"],
-            )
+        _mark_steps(ax, t, avail, steps, _t("beds_unit", lang), lang)
         if run_out is not None:
             _vline(
                 ax,
@@ -807,6 +877,7 @@ def icu(ds: xr.Dataset, lang: Lang = "vi", size: PageSize = "a4-landscape") -> F
         ax = fig.add_subplot()
         ax.plot(t, demand, color=_C["series"], linewidth=2, label=_t("icu_demand", lang), gid="demand")
         ax.plot(t, cap, color=_C["capacity"], linewidth=2, label=_t("icu_staffed", lang), gid="capacity")
+        _mark_steps(ax, t, cap, _step_ups(cap), _t("beds_unit", lang), lang)
         poly = ax.fill_between(
             t,
             cap,
@@ -899,6 +970,7 @@ def oxygen(ds: xr.Dataset, lang: Lang = "vi", size: PageSize = "a4-landscape") -
         ax = fig.add_subplot()
         ax.plot(t, demand, color=_C["series"], linewidth=2, label=_t("oxygen_demand", lang), gid="demand")
         ax.plot(t, supply, color=_C["capacity"], linewidth=2, label=_t("oxygen_supply", lang), gid="supply")
+        _mark_steps(ax, t, supply, _step_ups(supply), "m³/ngày" if lang == "vi" else "m³/day", lang)
         poly = ax.fill_between(
             t,
             supply,
