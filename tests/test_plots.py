@@ -413,3 +413,25 @@ def test_contact_measures_are_shaded_over_their_dates():
         pd.Timestamp(syn.time.values[50]),
         pd.Timestamp(syn.time.values[69]),
     )
+
+
+def test_compare_marks_the_median_and_range_of_replicate_crossing_dates():
+    import xarray as xr
+
+    peaks = (0.7, 1.0, 1.4)
+    reps = xr.concat([synthetic_results(peak=p) for p in peaks], dim="replicate")
+    fig = plots.compare({"ABM": reps, "SEIR": synthetic_results()}, lang="vi")
+    days = []
+    for p in peaks:
+        series = (
+            rolling7(synthetic_results(peak=p)["new_reported_cases"].sum("age_group").values)
+            * 1e5
+            / POPULATION
+        )
+        days.append(expected_first_crossing(series, ">", 450.0))
+    dates = [pd.Timestamp(reps.time.values[d]) for d in days]
+    (marker,) = by_gid(fig, "crossing:ABM")
+    assert float(marker.get_xdata()[0]) == pytest.approx(mdates.date2num(sorted(dates)[1]))  # date numbers
+    text = svg_text(fig)
+    assert f"Vượt ngưỡng (ABM, 3/3): {plots.format_date(sorted(dates)[1], 'vi')}" in text
+    assert f"({plots.format_date(min(dates), 'vi')} – {plots.format_date(max(dates), 'vi')})" in text

@@ -1143,6 +1143,49 @@ def _met_flags(v: np.ndarray, row: pd.Series) -> np.ndarray:
     return _ind.sustained(holds, int(row["sustained_days"]))
 
 
+def _ensemble_crossings(
+    ax: Axes, ds: xr.Dataset, variable: str, label: str, colour: str, lang: Lang, drawn: set
+) -> None:
+    """Mark the median crossing date of a run with replicates, with the earliest-latest range as a bar."""
+    table = _crossings(ds)
+    rows = _criteria_rows(table, variable)
+    for (op, value), group in rows.groupby(["operator", "threshold"], sort=False):
+        if (op, float(value)) not in drawn:
+            _threshold_line(ax, group.iloc[0], lang)
+            drawn.add((op, float(value)))
+        dates = pd.to_datetime(group["first_date"]).dropna()
+        if dates.empty:
+            continue
+        x = _mdates_num(dates)
+        mid, lo, hi = float(np.median(x)), float(x.min()), float(x.max())
+        share = f"{len(dates)}/{len(group)}"
+        text = (
+            f"{_t('crossed', lang)} ({label}, {share}): {format_date(_num_to_date(mid), lang)} "
+            f"({format_date(_num_to_date(lo), lang)} – {format_date(_num_to_date(hi), lang)})"
+        )
+        bar = ax.errorbar(
+            [mid],
+            [float(value)],
+            xerr=[[mid - lo], [hi - mid]],
+            fmt="o",
+            markersize=8,
+            color=colour,
+            capsize=5,
+            zorder=5,
+            label=text,
+        )
+        bar.lines[0].set_gid(f"crossing:{label}")
+
+
+def _mdates_num(dates: pd.Series) -> np.ndarray:
+    """Matplotlib date numbers (days since 1970-01-01) of timestamps, without importing matplotlib."""
+    return (pd.to_datetime(dates).values.astype("datetime64[s]").astype(float)) / 86400.0
+
+
+def _num_to_date(x: float) -> pd.Timestamp:
+    return pd.Timestamp(round(x * 86400), unit="s").normalize()
+
+
 def _run_label(ds: xr.Dataset, lang: Lang) -> str:
     engine = ds.attrs.get("engine", "")
     name = ds.attrs.get("scenario_name", "run")
@@ -1226,6 +1269,8 @@ def compare(
             else:
                 y = da.values
             ax.plot(t, y, color=colour, linewidth=2, label=None if extra else label, gid=f"run:{label}")
+            if is_indicator and extra:
+                _ensemble_crossings(ax, ds, variable, label, colour, lang, thresholds_drawn)
             if is_indicator and not extra:
                 rows = _criteria_rows(_crossings(ds), variable)
                 for _, row in rows.iterrows():
