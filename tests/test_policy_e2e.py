@@ -97,7 +97,7 @@ def test_surge_policy_opens_a_capacity_step_after_its_lead_time():
              "delay_days": 1}
     cfg = scenarios.load_config(CONFIGS / "ha_noi_new_variant.toml", overrides={"policies": [surge]})
     ds = scenarios.run(cfg)
-    base = scenarios.run(scenarios.load_config(CONFIGS / "ha_noi_new_variant.toml"))
+    base = scenarios.run(scenarios.load_config(CONFIGS / "ha_noi_new_variant.toml", overrides={"policies": []}))
     fired = int(crossings(ds).set_index("criterion").loc["oxygen", "first_day"])
     lead = next(s.lead_time_days for s in cfg.capacity.surge if s.name == "field hospitals")
     opens = fired + 1 + lead
