@@ -164,6 +164,8 @@ _T: dict[str, dict[str, str]] = {
         "threshold)",
     },
     "measure": {"vi": "Biện pháp", "en": "Measure"},
+    "indicator": {"vi": "Giá trị của tiêu chí", "en": "Indicator value"},
+    "overflow_day": {"vi": "Ngày đầu tiên quá tải", "en": "First overflow"},
     "met_days": {"vi": "Ngày đạt tiêu chí", "en": "Days the criterion is met"},
     "tier2_demand": {
         "vi": "Bệnh nhân cần giường thở oxy (tầng 2)",
@@ -1120,7 +1122,15 @@ def dashboard(ds: xr.Dataset, lang: Lang = "vi", size: PageSize = "a4-portrait")
             _date_axis(ax, lang, maxticks=5, time=t)
             ax.tick_params(labelsize=8.5)
             if i == 0:
-                _legend(ax, fontsize=8)
+                first_ax = ax
+        handles = _dashboard_legend(lang, not pd.isna(act_date), not pd.isna(ovf_date))
+        if n % ncols:  # an empty slot: the legend goes there, larger
+            slot = fig.add_subplot(grid[1 + n // ncols, n % ncols])
+            slot.axis("off")
+            legend = slot.legend(handles=handles, loc="center left", fontsize=10, frameon=False)
+            legend.set_in_layout(False)
+        elif n:
+            first_ax.legend(handles=handles, loc="upper left", fontsize=8, framealpha=0.9)
         _decorate(
             fig,
             ds,
@@ -1128,6 +1138,23 @@ def dashboard(ds: xr.Dataset, lang: Lang = "vi", size: PageSize = "a4-portrait")
             lang,
         )
     return fig
+
+
+def _dashboard_legend(lang: Lang, activated: bool, overflow: bool) -> list:
+    """Legend entries shared by the dashboard's panels."""
+    from matplotlib.lines import Line2D
+    from matplotlib.patches import Patch
+
+    handles = [
+        Line2D([], [], color=_C["series"], linewidth=1.8, label=_t("indicator", lang)),
+        Line2D([], [], color=_C["threshold"], linestyle="--", linewidth=1.6, label=_t("threshold", lang)),
+        Patch(color=_C["met"], alpha=0.18, label=_t("met_days", lang)),
+    ]
+    if activated:
+        handles.append(Line2D([], [], color=_C["activation"], linestyle="--", label=_t("activation", lang)))
+    if overflow:
+        handles.append(Line2D([], [], color=_C["overflow"], linestyle=":", label=_t("overflow_day", lang)))
+    return handles
 
 
 def _criterion_label(name: str, crit: pd.DataFrame, lang: Lang) -> str:
