@@ -15,7 +15,7 @@ from scenarios.results import read_netcdf, write_netcdf
 from ._synthetic_results import M3_PER_CYLINDER, synthetic_results
 from .conftest import CONFIGS
 
-FIGURE_FILES = sorted(f"{name}.{ext}" for name in plots.FIGURES for ext in ("png", "pdf", "svg"))
+FIGURE_FILES = sorted(f"{name}.{ext}" for name in [*plots.FIGURES, "tables"] for ext in ("png", "pdf", "svg"))
 BUNDLE = sorted(
     FIGURE_FILES + ["annex.pdf", "crossings.csv", "crossings.md", "key_numbers.csv", "key_numbers.md"]
 )
@@ -176,3 +176,14 @@ def test_formatted_tables_use_vietnamese_conventions():
     assert (
         cross.iloc[0, 0] == "Số ca mắc mới trong 7 ngày trên 100.000 dân" and cross.iloc[0, 2] == "21/02/2027"
     )
+
+
+def test_report_refuses_results_of_several_runs(tmp_path, capsys):
+    import xarray as xr
+
+    both = xr.concat([synthetic_results(), synthetic_results(peak=0.5)], dim="replicate")
+    write_netcdf(both, tmp_path / "results.nc")
+    assert main(["report", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert "replicate=2" in err and str(tmp_path) in err and "Traceback" not in err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["results.nc"]

@@ -10,6 +10,7 @@
 ``crossings.md``                        the same as a formatted table in the report's language
 ``key_numbers.csv``, ``key_numbers.md`` :func:`key_numbers`: peak oxygen (m³/day, cylinders/day), peak ICU
                                         need vs staffed beds, first overflow, deaths without care...
+``tables.png``, ``.pdf``, ``.svg``      the key numbers and the crossings as one A4 page
 ``annex.pdf``                           one PDF: dashboard, tables, then each figure, one per page
 ======================================  ==============================================================
 
@@ -52,6 +53,9 @@ _CARE_VARIABLES = (
     "oxygen_supply_m3_per_day",
     "deaths_without_care",
 )
+
+
+_ENSEMBLE_DIMS = ("scenario", "replicate")
 
 
 class ReportError(ValueError):
@@ -400,7 +404,7 @@ def write_report(
     Raises
     ------
     ReportError
-        ``run_dir`` holds no ``results.nc``, or results without the care variables.
+        ``run_dir`` holds no ``results.nc``, results without the care variables, or several runs.
     """
     lang = plots._check_lang(lang)
     run_dir = Path(run_dir)
@@ -408,6 +412,12 @@ def write_report(
         ds = _load(run_dir)
     else:
         run_dir.mkdir(parents=True, exist_ok=True)
+    runs = {d: n for d, n in ds.sizes.items() if d in _ENSEMBLE_DIMS}
+    if runs:
+        raise ReportError(
+            f"{run_dir}: the results hold several runs ({', '.join(f'{d}={n}' for d, n in runs.items())}); "
+            "a report is for one run (select one, e.g. ds.isel(replicate=0), and pass it as ds=)"
+        )
     table = crossings(ds, thresholds=plots.threshold_set(ds))
     numbers = key_numbers(ds, table)
     final = run_dir / REPORT_DIR
@@ -431,9 +441,11 @@ def write_report(
             tmp / "key_numbers.md",
             _markdown(shown, {"vi": "Các con số chính", "en": "Key numbers"}[lang], source),
         )
+        tables = _tables_figure(ds, numbers, cross, lang)
+        plots.save(tables, tmp / "tables", formats=formats, dpi=dpi)  # to paste into a document
         pages = [
             figures["dashboard"],
-            _tables_figure(ds, numbers, cross, lang),
+            tables,
             *(fig for name, fig in figures.items() if name != "dashboard"),
         ]
         title = {"vi": "Phụ lục", "en": "Annex"}[lang] + f": {ds.attrs.get('scenario_name', '')}"
