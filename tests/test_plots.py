@@ -435,3 +435,13 @@ def test_compare_marks_the_median_and_range_of_replicate_crossing_dates():
     text = svg_text(fig)
     assert f"Vượt ngưỡng (ABM, 3/3): {plots.format_date(sorted(dates)[1], 'vi')}" in text
     assert f"({plots.format_date(min(dates), 'vi')} – {plots.format_date(max(dates), 'vi')})" in text
+
+
+def test_source_line_names_config_version_engine_seed_and_the_vietnam_date_of_the_run():
+    ds = synthetic_results()
+    ds.attrs["created"] = "2026-11-23T18:30:00+00:00"  # 01:30 on 24/11 in Vietnam (UTC+7)
+    line = plots.source_line(ds, "vi")
+    assert line.startswith("Nguồn: mô hình scenarios 0.1.0; cấu hình «Tỉnh thử nghiệm — biến chủng mới»")
+    assert "(test_province.toml)" in line and "chạy ngày 24/11/2026" in line and "seed 0" in line
+    assert "chạy ngày 24/11/2026" in svg_text(plots.icu(ds, lang="vi"))
+    assert "run on 24 Nov 2026" in plots.source_line(ds, "en")

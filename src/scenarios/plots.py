@@ -528,11 +528,22 @@ def _new_figure(size: PageSize) -> Figure:
     return fig
 
 
+def _vietnam_date(stamp: str) -> str:
+    """Calendar date in Vietnam (UTC+7, no daylight saving) of an ISO timestamp; as is when it has no zone."""
+    try:
+        ts = pd.Timestamp(stamp)
+    except ValueError:
+        return stamp[:10]
+    if ts.tzinfo is not None:
+        ts = ts.tz_convert("UTC").tz_localize(None) + pd.Timedelta(hours=7)
+    return ts.strftime("%Y-%m-%d")
+
+
 def source_line(ds: xr.Dataset, lang: Lang = "vi") -> str:
     """Return the "Source:" line under every figure: version, config, date run, engine, seed, thresholds."""
     a = ds.attrs
     created = a.get("created", "")
-    created = format_date(created[:10], lang) if created else "—"
+    created = format_date(_vietnam_date(created), lang) if created else "—"
     path = a.get("config_path", "")
     file = f" ({Path(path).name})" if path else ""
     overrides = a.get("overrides", "{}")
