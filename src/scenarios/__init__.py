@@ -5,8 +5,9 @@ ICU needs with provincial capacity, and tell when a surge plan's thresholds woul
 """
 
 from .config import ConfigError, load_config
+from .ensemble import sweep
 from .indicators import crossings
 from .simulate import run
 from . import plots  # noqa: E402,I001 - figures (matplotlib is imported inside its functions only)
 
-__all__ = ["ConfigError", "crossings", "load_config", "plots", "run"]
+__all__ = ["ConfigError", "crossings", "load_config", "plots", "run", "sweep"]
