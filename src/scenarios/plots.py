@@ -44,6 +44,8 @@ if TYPE_CHECKING:  # pragma: no cover
     from matplotlib.axes import Axes
     from matplotlib.figure import Figure
 
+    from .config.surge import ThresholdSet
+
 __all__ = [
     "FIGURES",
     "Lang",
@@ -419,7 +421,7 @@ def _times(ds: xr.Dataset) -> np.ndarray:
     return pd.to_datetime(ds["time"].values).to_pydatetime()
 
 
-def threshold_set(ds: xr.Dataset):
+def threshold_set(ds: xr.Dataset) -> ThresholdSet:
     """Return the threshold set a run used: ``attrs["threshold_set"]``, else its config's, else the default.
 
     Returns
@@ -447,7 +449,7 @@ def _crossings(ds: xr.Dataset) -> pd.DataFrame:
 
 
 def measures(ds: xr.Dataset) -> list[tuple[str, pd.Timestamp, pd.Timestamp]]:
-    """Contact measures in force during a run: dated interventions of the config and triggered policies.
+    """List the contact measures in force during a run: dated interventions and triggered policies.
 
     Returns
     -------
@@ -474,9 +476,9 @@ def measures(ds: xr.Dataset) -> list[tuple[str, pd.Timestamp, pd.Timestamp]]:
             times = pd.to_datetime(ds["time"].values)
             action = {p.get("name"): p.get("action") for p in config.get("policies", [])}
             for name in pif["policy"].values:
-                if (
-                    action.get(str(name), "contacts") != "contacts"
-                ):  # surge steps show on the capacity figures
+                # Surge steps and booster campaigns are not contact measures (surge steps show on the
+                # capacity figures).
+                if action.get(str(name), "contacts") != "contacts":
                     continue
                 on = np.nan_to_num(pif.sel(policy=name).values) > 0
                 edges = np.flatnonzero(np.diff(np.concatenate([[0], on.astype(int), [0]])))
