@@ -188,3 +188,34 @@ def test_bad_replicates_and_engine():
 def test_scenarios_must_share_the_time_axis():
     with pytest.raises(ValueError):
         sweep(_cfg(), scenarios={"a": {}, "b": {"scenario.horizon_days": 30}})
+
+
+def test_cli_run_with_replicates_writes_summary(tmp_path, capsys):
+    from scenarios.cli import main
+
+    out = tmp_path / "run"
+    code = main(["run", str(PHONG_THO), "--out", str(out), "--set", "scenario.horizon_days=60",
+                 "--replicates", "2", "--vary", "variants.new.immune_escape=0.4:0.8"])
+    assert code == 0 and "2 replicates" in capsys.readouterr().out
+    assert sorted(p.name for p in out.iterdir()) == ["crossings.csv", "crossings_summary.csv", "results.nc"]
+    ds = read_netcdf(out / "results.nc")
+    assert ds.sizes["replicate"] == 2 and ds.new_infections.dims[:2] == ("scenario", "replicate")
+    summary = pd.read_csv(out / "crossings_summary.csv")
+    assert (summary["replicates"] == 2).all() and "first_date_q50" in summary.columns
+
+
+@pytest.mark.parametrize("argv", [["--replicates", "0"], ["--replicates", "two"],
+                                  ["--vary", "reporting.ascertainmnt=0.1:0.2"],
+                                  ["--vary", "reporting.ascertainment=0.3:0.1"],
+                                  ["--replicates", "2", "--report"]])
+def test_cli_bad_sweep_options_exit_2_and_write_nothing(tmp_path, capsys, argv):
+    from scenarios.cli import main
+
+    out = tmp_path / "run"
+    try:
+        code = main(["run", str(PHONG_THO), "--out", str(out), *argv])
+    except SystemExit as e:  # argparse refuses the option itself
+        code = e.code
+    assert code == 2 and not out.exists()
+    err = capsys.readouterr().err
+    assert any(word in err for word in ("--replicates", "--vary", "ascertainmnt", "--report"))

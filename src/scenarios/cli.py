@@ -10,6 +10,7 @@ import pandas as pd
 import xarray as xr
 
 from .config import Config, ConfigError, load_config, parse_set
+from .ensemble import summarise_crossings, sweep
 from .indicators import crossings, format_crossings, threshold_set_of, write_crossings
 from .policy import actions
 from .report import ReportError, write_report
@@ -33,6 +34,12 @@ def _parser() -> argparse.ArgumentParser:
                    help="override a config value, e.g. --set variants.new.immune_escape=0.5 (repeatable)")
     r.add_argument("--engine", choices=["seir", "abm"], default="seir", help="transmission engine")
     r.add_argument("--seed", type=int, default=0, help="random seed (stochastic parts)")
+    r.add_argument("--replicates", type=_positive_int, default=1, metavar="N",
+                   help="N runs, seeds spawned from --seed; N > 1 (or --vary) writes results.nc with a "
+                   "replicate dim, crossings.csv by replicate and crossings_summary.csv")
+    r.add_argument("--vary", action="append", default=[], metavar="KEY=LOW:HIGH",
+                   help="draw KEY uniformly in [LOW, HIGH] for each replicate, e.g. "
+                   "--vary variants.new.immune_escape=0.4:0.8 (repeatable)")
     r.add_argument("--progress", action="store_true", help="show a progress bar")
     r.add_argument("--report", action="store_true", help="also write the annex bundle into DIR/report/")
     r.add_argument("--lang", choices=["vi", "en"], default="vi", help="language of the report (default vi)")
@@ -72,7 +79,59 @@ def summary(ds: xr.Dataset, crossings_table: pd.DataFrame | None = None) -> str:
     return "\n".join(lines)
 
 
+def _positive_int(text: str) -> int:
+    try:
+        n = int(text)
+    except ValueError:
+        n = 0
+    if n < 1:
+        raise argparse.ArgumentTypeError(f"expected a whole number >= 1, got {text!r}")
+    return n
+
+
+def _parse_vary(items: list[str]) -> dict[str, tuple[float, float]]:
+    """Parse ``--vary KEY=LOW:HIGH`` items (bounds are TOML numbers; two whole numbers draw whole numbers)."""
+    out = {}
+    for item in items:
+        key, _, bounds = item.partition("=")
+        parts = parse_set([f"lo={bounds.partition(':')[0]}", f"hi={bounds.partition(':')[2]}"])
+        lo, hi = parts["lo"], parts["hi"]
+        numbers = all(isinstance(x, int | float) and not isinstance(x, bool) for x in (lo, hi))
+        if not key.strip() or ":" not in bounds or not numbers or lo > hi:
+            raise ConfigError([f"--vary {item!r}: expected KEY=LOW:HIGH with numbers LOW <= HIGH, "
+                               "e.g. variants.new.immune_escape=0.4:0.8"])
+        out[key.strip()] = (lo, hi)
+    return out
+
+
+def _run_sweep(args: argparse.Namespace) -> int:
+    """``run`` with ``--replicates N > 1`` or ``--vary``: one results.nc with a replicate dim."""
+    config = _load(args)
+    vary = _parse_vary(args.vary)
+    if args.report:
+        raise ReportError("--report draws one run; it cannot be combined with --replicates > 1 or --vary")
+    out = args.out or Path("runs") / args.config.stem
+    ds = sweep(config, vary=vary, replicates=args.replicates, engine=args.engine, seed=args.seed,
+               progress=args.progress)
+    table, summary_table = crossings(ds), summarise_crossings(ds)
+    written = [write_netcdf(ds, out / "results.nc"), write_crossings(table, out / "crossings.csv"),
+               write_atomic(out / "crossings_summary.csv",
+                            lambda tmp: summary_table.to_csv(tmp, index=False, date_format="%Y-%m-%d"))]
+    n = ds.sizes["replicate"]
+    print(f"{ds.attrs['scenario_name']} — {ds.attrs['area_name']} ({ds.attrs['population_total']:,.0f} "
+          f"people), engine {ds.attrs['engine']}, {n} replicates (seed {args.seed})")
+    print("surge-plan thresholds: runs crossing within the horizon; first date 5% / 50% / 95% of runs")
+    for _, r in summary_table[summary_table["kind"] != "level"].iterrows():
+        dates = ", ".join("after the horizon" if pd.isna(r[f"first_date_{q}"]) else
+                          f"{r[f'first_date_{q}']:%Y-%m-%d}" for q in ("q5", "q50", "q95"))
+        print(f"  {r['criterion']:<16} {r['crossed']}/{n}  {dates}")
+    print(f"  written: {', '.join(str(p) for p in written)}")
+    return 0
+
+
 def _run(args: argparse.Namespace) -> int:
+    if args.replicates > 1 or args.vary:
+        return _run_sweep(args)
     config = _load(args)
     out = args.out or Path("runs") / args.config.stem
     ds = run(config, engine=args.engine, seed=args.seed, progress=args.progress)
