@@ -1143,7 +1143,7 @@ def dashboard(ds: xr.Dataset, lang: Lang = "vi", size: PageSize = "a4-portrait")
             legend = slot.legend(handles=handles, loc="center left", fontsize=10, frameon=False)
             legend.set_in_layout(False)
         elif n:
-            first_ax.legend(handles=handles, loc="upper left", fontsize=8, framealpha=0.9)
+            first_ax.legend(handles=handles, loc="best", fontsize=8, framealpha=0.9)
         _decorate(
             fig,
             ds,
