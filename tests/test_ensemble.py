@@ -70,11 +70,8 @@ def test_common_random_numbers_across_scenarios():
         "oxygen.cylinder_water_litres": 50.0}
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "simulate.run draws reporting, severity and care from the engine's one generator, so a parameter "
-    "that changes how many numbers they draw (ascertainment) shifts the transmission stream; needs "
-    "separate streams per component in simulate.run (reported to the lead)"))
 def test_common_random_numbers_with_ascertainment():
+    """Each stochastic part has its own stream, so reporting's draws do not shift transmission's."""
     ds = sweep(_cfg(policies=[]), engine="abm", replicates=1, seed=4,
                scenarios={"a": {"reporting.ascertainment": 0.3}, "b": {"reporting.ascertainment": 0.6}})
     np.testing.assert_array_equal(ds.new_infections.sel(scenario="a"), ds.new_infections.sel(scenario="b"))

@@ -10,7 +10,8 @@ Randomness (``STYLE.md`` section 6)
 -----------------------------------
 ``root = SeedSequence(seed)``; replicate ``k`` runs with ``root.spawn(replicates)[k]`` (spawn key ``(k,)``)
 in every scenario, so scenarios are compared under common random numbers. Replicate ``k``'s uncertain
-parameters are drawn from its own stream, ``SeedSequence(root.entropy, spawn_key=(k, 0))``: plain
+parameters are drawn from a stream of their own, ``SeedSequence([root.entropy, VARY_TAG], spawn_key=(k,))``
+(the tag keeps it apart from the runs' streams, which :func:`scenarios.run` derives as ``(k, j)``): plain
 (independent) uniform draws, one per ``vary`` key in the order given, the same for every scenario. Draws of
 replicate ``k`` do not depend on how many replicates are run (asking for 50 instead of 20 keeps the first 20
 as they were).
@@ -33,10 +34,12 @@ import pydantic
 import xarray as xr
 from tqdm.auto import tqdm
 
-from .config import Config, ConfigError, load_config
-from .config.loader import _describe, _leaves, _merge, _nest
+from .config import Config, ConfigError, apply_overrides, dotted_keys, load_config
 from .indicators import crossings
 from .simulate import EngineName, run
+
+# Mixed into the entropy of the parameter draws ("vary" in ASCII), so they never share a stream with a run.
+VARY_TAG = 0x76617279
 
 __all__ = ["sweep", "summarise_crossings"]
 
@@ -47,47 +50,6 @@ BASE_SCENARIO = "base"
 _SHARED_ATTRS = ("start_date", "population_total", "threshold_set", "levels")
 
 VarySpec = tuple[float, float] | Sequence[Any]
-
-
-def _with_overrides(config: Config, overrides: Mapping[str, Any], where: str = "overrides") -> Config:
-    """Return ``config`` with dotted-key overrides applied, validated like a config file.
-
-    Parameters
-    ----------
-    config : Config
-        The base config (its provenance is kept: file, texts, earlier overrides).
-    overrides : mapping of str to value
-        ``{"variants.new.immune_escape": 0.8}`` or nested tables, as for :func:`scenarios.load_config`.
-    where : str
-        Names the overrides in error messages (e.g. ``scenarios['escape 0.8']``).
-
-    Returns
-    -------
-    Config
-        A new validated config; ``provenance["overrides"]`` holds the earlier and the new overrides.
-
-    Raises
-    ------
-    ConfigError
-        One line per problem, naming ``where`` and the field (unknown key, value out of range...).
-    """
-    nested = _nest(overrides)
-    data = _merge(config.model_dump(exclude_unset=True), nested)
-    try:
-        new = Config.model_validate(data)
-    except pydantic.ValidationError as e:
-        origin = {key: where for key in _leaves(nested)}
-        top = config.provenance.get("config_path") or "config"
-        raise ConfigError([_describe(err, origin, top) for err in e.errors()]) from None
-    prov = config.provenance
-    before = json.loads(prov.get("overrides") or "{}")
-    # Config.with_provenance wants the unjoined texts; keep the base's as they are.
-    new._provenance = {
-        "config_path": prov.get("config_path", ""),
-        "config_text": prov.get("config_text", ""),
-        "overrides": json.dumps({**before, **dict(overrides)}, default=str, ensure_ascii=False),
-    }
-    return new
 
 
 def _run_one(config: Config, engine: str, seed: np.random.SeedSequence) -> xr.Dataset:
@@ -142,7 +104,7 @@ def _check_vary(base: Config, vary: Mapping[str, Any]) -> dict[str, tuple[str, A
             raise ConfigError([f"{where}: expected a (low, high) tuple or a non-empty list of values "
                                f"(got {spec!r})"])
         for value in probes:  # unknown keys and out-of-range values fail here, naming the field
-            _with_overrides(base, {key: _plain(value)}, where)
+            apply_overrides(base, {key: _plain(value)}, where)
         out[key] = (kind, values)
     return out
 
@@ -235,7 +197,7 @@ def sweep(
     seed : int or SeedSequence
         Root of all randomness: replicate ``k`` runs with ``SeedSequence(seed).spawn(replicates)[k]`` in
         every scenario (common random numbers) and draws its ``vary`` values from
-        ``SeedSequence(entropy, spawn_key=(k, 0))``. The same arguments give the same Dataset.
+        ``SeedSequence([entropy, VARY_TAG], spawn_key=(k,))``. The same arguments give the same Dataset.
     executor : concurrent.futures.Executor, optional
         Where to run: None runs serially in this process; otherwise one task per (scenario, replicate) is
         submitted, e.g. ``ProcessPoolExecutor(4)`` or, on a Dask cluster, ``client.get_executor()`` (Dask is
@@ -291,11 +253,11 @@ def sweep(
     for name in scenarios:
         if not isinstance(name, str) or not name:
             raise ConfigError([f"scenarios: names must be non-empty text (got {name!r})"])
-    configs = {name: _with_overrides(base, over, f"scenarios[{name!r}]") if over else base
+    configs = {name: apply_overrides(base, over, f"scenarios[{name!r}]") if over else base
                for name, over in scenarios.items()}
     spec = _check_vary(base, vary or {})
     for name, over in scenarios.items():
-        clash = {".".join(k) for k in _leaves(_nest(over))} & set(spec)
+        clash = dotted_keys(over) & set(spec)
         if clash:
             raise ConfigError([f"scenarios[{name!r}]: {k}: also in vary; a key is either varied or set by "
                                "a scenario" for k in sorted(clash)])
@@ -303,12 +265,12 @@ def sweep(
     root = seed if isinstance(seed, np.random.SeedSequence) else np.random.SeedSequence(seed)
     children = [np.random.SeedSequence(root.entropy, spawn_key=(*root.spawn_key, k),
                                        pool_size=root.pool_size) for k in range(replicates)]
-    draws = [_draw(spec, np.random.SeedSequence(root.entropy, spawn_key=(*root.spawn_key, k, 0),
+    draws = [_draw(spec, np.random.SeedSequence([root.entropy, VARY_TAG], spawn_key=(*root.spawn_key, k),
                                                 pool_size=root.pool_size)) for k in range(replicates)]
     tasks = {}
     for name, cfg in configs.items():
         for k in range(replicates):
-            run_cfg = _with_overrides(cfg, draws[k], f"vary (replicate {k})") if spec else cfg
+            run_cfg = apply_overrides(cfg, draws[k], f"vary (replicate {k})") if spec else cfg
             tasks[(name, k)] = (run_cfg, engine, children[k])
 
     bar = tqdm(total=len(tasks), disable=not progress, desc="sweep", unit="run")
@@ -349,7 +311,7 @@ def sweep(
         "seed_entropy": str(root.entropy),
         "seed_spawn_key": list(root.spawn_key),
         "replicate_seed": "SeedSequence(seed_entropy, spawn_key=(*seed_spawn_key, k))",
-        "vary_seed": "SeedSequence(seed_entropy, spawn_key=(*seed_spawn_key, k, 0)), uniform draws",
+        "vary_seed": f"SeedSequence([seed_entropy, {VARY_TAG}], spawn_key=(*seed_spawn_key, k)), uniform draws",
     }
     ds.attrs.update({
         "title": f"scenarios sweep: {base.scenario.name}",

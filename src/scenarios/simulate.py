@@ -35,12 +35,24 @@ def _version() -> str:
         return "unknown"
 
 
-def _generator(seed: SeedLike) -> tuple[np.random.Generator, str]:
-    """Normalise a seed once; return the generator and a text that reproduces it."""
+STREAMS = ("engine", "severity", "reporting", "care")
+
+
+def _streams(seed: SeedLike) -> tuple[dict[str, np.random.Generator], str]:
+    """One independent generator per stochastic part, and a text that reproduces them.
+
+    Separate streams keep common random numbers across what-ifs: changing, say, the ascertainment changes
+    how many draws reporting makes, but not the draws of the engine, severity or care. Children of a
+    SeedSequence are derived without spawning from it, so the same SeedSequence always gives the same
+    streams (sweeps reuse a replicate's seed across scenarios).
+    """
     if isinstance(seed, np.random.Generator):
-        return seed, repr(seed.bit_generator.seed_seq)
+        return dict(zip(STREAMS, seed.spawn(len(STREAMS)), strict=True)), repr(seed.bit_generator.seed_seq)
     seq = seed if isinstance(seed, np.random.SeedSequence) else np.random.SeedSequence(seed)
-    return np.random.default_rng(seq), str(seq.entropy)
+    children = [np.random.SeedSequence(seq.entropy, spawn_key=(*seq.spawn_key, k), pool_size=seq.pool_size)
+                for k in range(len(STREAMS))]
+    entropy = str(seq.entropy) + (f" spawn_key={seq.spawn_key}" if seq.spawn_key else "")
+    return {name: np.random.default_rng(c) for name, c in zip(STREAMS, children, strict=True)}, entropy
 
 
 def contact_multipliers(config: Config, date: dt.date) -> dict[str, float]:
@@ -141,21 +153,22 @@ def run(
     """
     if not isinstance(config, Config):
         config = load_config(config)
-    rng, entropy = _generator(seed)
+    rngs, entropy = _streams(seed)
     n_days = config.scenario.horizon_days
     start = config.scenario.start_date
     population = build_population(config.population)
     disease = build_disease(config, population, contact_multipliers(config, start))
-    model = _engine(engine, config, population, disease, rng)
-    stochastic_rng = rng if model.stochastic else None
-    reporter = Reporter(config, n_days, len(population.sizes), stochastic_rng)
+    model = _engine(engine, config, population, disease, rngs["engine"])
+    # Deterministic engines get expected values downstream too.
+    stream = {k: (g if model.stochastic else None) for k, g in rngs.items()}
+    reporter = Reporter(config, n_days, len(population.sizes), stream["reporting"])
     recovered = np.isin(STRATA, ("infected_resident", "infected_new"))
     rec = Recorder(start, n_days, {
         "age_group": list(AGE_GROUPS), "variant": list(disease.variants),
         "immunity": list(STRATA), "setting": list(SETTINGS),
     })
     # care (issue 3)
-    care = build_care(config, population.total, stochastic_rng)
+    care = build_care(config, population.total, stream["care"])
     # indicators and policy (issue 4)
     tracker = IndicatorTracker(n_days, population.total, threshold_set_of(config), config.levels)
     policies = build_policy_engine(config, n_days, health=care.capacity)
@@ -169,7 +182,7 @@ def run(
         boosters = policies.booster_doses(day)
         inputs = DayInputs(day, multipliers, imported_infections(config, population, day), boosters)
         flows = model.step(inputs)
-        mild, severe, critical = split_severity(flows.new_onsets, disease, stochastic_rng)
+        mild, severe, critical = split_severity(flows.new_onsets, disease, stream["severity"])
         onsets = mild + severe + critical
         reported = reporter.step(day, onsets)
         rec.add(

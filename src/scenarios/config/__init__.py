@@ -12,7 +12,7 @@ from .model import (
     Scenario,
     Variants,
 )
-from .loader import ConfigError, load_config, parse_set
+from .loader import ConfigError, apply_overrides, dotted_keys, load_config, parse_set
 from .provinces import Province, find_province
 from .root import Config
 
@@ -33,6 +33,8 @@ __all__ = [
     "ConfigError",
     "Province",
     "StrictModel",
+    "apply_overrides",
+    "dotted_keys",
     "find_province",
     "load_config",
     "param",

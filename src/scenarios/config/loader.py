@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import tomllib
 from collections.abc import Mapping
 from pathlib import Path
@@ -12,7 +13,7 @@ from pydantic import BaseModel
 
 from .root import Config
 
-__all__ = ["ConfigError", "load_config", "parse_set"]
+__all__ = ["ConfigError", "apply_overrides", "dotted_keys", "load_config", "parse_set"]
 
 
 class ConfigError(Exception):
@@ -135,6 +136,45 @@ def _describe(err: Mapping[str, Any], origin: Mapping[tuple, Path], top: str) ->
     return f"{source}: {field}: {msg}"
 
 
+def _validate(data: Mapping[str, Any], origin: Mapping[tuple, Path | str], top: str) -> Config:
+    try:
+        return Config.model_validate(data)
+    except pydantic.ValidationError as e:
+        raise ConfigError([_describe(err, origin, top) for err in e.errors()]) from None
+
+
+def dotted_keys(overrides: Mapping[str, Any]) -> set[str]:
+    """The dotted keys that ``overrides`` (dotted or nested) sets, e.g. ``{"variants.new.immune_escape"}``."""
+    return {".".join(k) for k in _leaves(_nest(overrides))}
+
+
+def apply_overrides(config: Config, overrides: Mapping[str, Any], where: str = "overrides") -> Config:
+    """Return a new validated config with ``overrides`` applied on top of ``config``.
+
+    Parameters
+    ----------
+    config : Config
+        The config to start from; its provenance is kept.
+    overrides : mapping
+        Dotted keys or nested tables, as for :func:`load_config`.
+    where : str
+        Names the overrides in error messages (e.g. ``--set`` or ``scenarios['escape 0.8']``).
+
+    Raises
+    ------
+    ConfigError
+        One line per problem, naming ``where`` and the field.
+    """
+    nested = _nest(overrides)
+    data = _merge(config.model_dump(exclude_unset=True), nested)
+    new = _validate(data, {key: where for key in _leaves(nested)}, config.provenance.get("config_path") or "config")
+    prov = config.provenance
+    earlier = json.loads(prov.get("overrides") or "{}")
+    new._provenance = {**prov, "overrides": json.dumps({**earlier, **dict(overrides)}, default=str,
+                                                       ensure_ascii=False)}
+    return new
+
+
 def load_config(path: str | Path, overrides: Mapping[str, Any] | None = None) -> Config:
     """Read and validate a what-if config file.
 
@@ -162,8 +202,5 @@ def load_config(path: str | Path, overrides: Mapping[str, Any] | None = None) ->
         nested = _nest(overrides)
         data = _merge(data, nested)
         origin |= {key: Path("--set") for key in _leaves(nested)}
-    try:
-        config = Config.model_validate(data)
-    except pydantic.ValidationError as e:
-        raise ConfigError([_describe(err, origin, str(path)) for err in e.errors()]) from None
+    config = _validate(data, origin, str(path))
     return config.with_provenance(texts, dict(overrides or {}), path)
