@@ -441,3 +441,15 @@ def test_source_line_names_config_version_engine_seed_and_the_vietnam_date_of_th
     assert "(test_province.toml)" in line and "chạy ngày 24/11/2026" in line and "seed 0" in line
     assert "chạy ngày 24/11/2026" in svg_text(plots.icu(ds, lang="vi"))
     assert "run on 24 Nov 2026" in plots.source_line(ds, "en")
+
+
+def test_compare_takes_the_results_of_a_sweep_by_scenario():
+    import xarray as xr
+
+    runs = [synthetic_results(peak=p).expand_dims(replicate=[0]) for p in (1.0, 0.6)]
+    swept = xr.concat(runs, dim=pd.Index(["as shipped", "less escape"], name="scenario"))
+    fig = plots.compare(swept, lang="en")
+    assert by_gid(fig, "run:as shipped") and by_gid(fig, "run:less escape")
+    assert len(by_gid(fig, "crossing:as shipped")) == 1  # one replicate: drawn as a single run
+    with pytest.raises(TypeError, match="scenario"):
+        plots.compare(synthetic_results())

@@ -1243,9 +1243,10 @@ def compare(
 
     Parameters
     ----------
-    runs : mapping of label to Dataset, or sequence of Datasets
-        The runs; a sequence is labelled by each run's scenario name and engine. A run with extra
-        dimensions (``replicate``, ...) is drawn as its median with a 5-95% band.
+    runs : mapping of label to Dataset, sequence of Datasets, or Dataset with a ``scenario`` dim
+        The runs; a sequence is labelled by each run's scenario name and engine, the results of
+        :func:`scenarios.sweep` by scenario. A run with replicates is drawn as its median with a 5-95%
+        band and its crossing dates as median and range.
     variable : str
         A plan indicator (:data:`INDICATOR_LABELS`, e.g. ``"cases_7d_per_100k"``; the threshold line and
         each run's crossing date are drawn) or a results variable (summed over ``age_group``).
@@ -1261,8 +1262,17 @@ def compare(
     """
     lang = _check_lang(lang)
     if isinstance(runs, xr.Dataset):
-        raise TypeError("compare takes two or more runs: a mapping {label: Dataset} or a list of Datasets")
-    items = list(runs.items()) if isinstance(runs, Mapping) else [(_run_label(d, lang), d) for d in runs]
+        if "scenario" not in runs.dims:
+            raise TypeError(
+                "compare takes two or more runs: a mapping {label: Dataset}, a list of Datasets, or the "
+                "results of scenarios.sweep (a 'scenario' dim)"
+            )
+        items = [(str(s), runs.sel(scenario=s, drop=True)) for s in runs["scenario"].values]
+    elif isinstance(runs, Mapping):
+        items = list(runs.items())
+    else:
+        items = [(_run_label(d, lang), d) for d in runs]
+    items = [(k, d.isel(replicate=0, drop=True) if d.sizes.get("replicate") == 1 else d) for k, d in items]
     if len(items) < 2:
         raise ValueError("compare needs at least two runs")
     labels = [k for k, _ in items]
