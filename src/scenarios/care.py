@@ -488,8 +488,9 @@ class Care:
             "beds_oxygen_available": f(cap.beds_oxygen),
             "beds_icu_available": f(cap.beds_icu),
             "icu_staffed_available": f(cap.icu_staffed),
+            # Free places that could take a patient today: a bed without oxygen cannot treat tier 2 or 3.
             "beds_covid_free": f(
-                max(cap.beds_oxygen - census_ox.sum(), 0.0) + max(cap.icu_staffed - census_icu.sum(), 0.0)
+                max(ward_places - census_ox.sum(), 0.0) + max(icu_places - census_icu.sum(), 0.0)
             ),
             "icu_staffed_free": f(max(cap.icu_staffed - census_icu.sum(), 0.0)),
             "staff_absence": f(cap.staff_absence),
