@@ -20,6 +20,8 @@ def test_run_writes_results_with_schema_and_provenance(tmp_path, capsys):
     assert code == 0
     printed = capsys.readouterr().out
     assert "Phong Thổ" in printed and str(out / "results.nc") in printed
+    for line in ("peak oxygen demand:", "cylinders/day", "peak ICU need:", "staffed ICU beds", "without the care"):
+        assert line in printed
     ds = read_netcdf(out / "results.nc")
     assert ds.time.dtype.kind == "M" and ds.sizes["time"] == 60
     assert str(ds.time.values[0])[:10] == "2026-12-01" and int(ds.day[-1]) == 59

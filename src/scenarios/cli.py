@@ -13,7 +13,7 @@ from .config import Config, ConfigError, load_config, parse_set
 from .ensemble import summarise_crossings, sweep
 from .indicators import crossings, format_crossings, threshold_set_of, write_crossings
 from .policy import actions
-from .report import ReportError, write_report
+from .report import ReportError, key_numbers, write_report
 from .results import write_atomic, write_netcdf
 from .simulate import run
 
@@ -76,7 +76,26 @@ def summary(ds: xr.Dataset, crossings_table: pd.DataFrame | None = None) -> str:
         f"peak {float(total[peak]):,.0f}/day on {str(ds.time.values[peak])[:10]}",
         f"  reported cases: {float(reported.sum()):,.0f}",
     ]
+    if "census_icu" in ds:
+        lines += _care_lines(key_numbers(ds, table).set_index("key"))
     return "\n".join(lines)
+
+
+def _care_lines(k: pd.DataFrame) -> list[str]:
+    def at(key: str) -> str:
+        return str(k.loc[key, "date"])[:10]
+
+    v = k["value"]
+    return [
+        f"  peak oxygen demand: {v['peak_oxygen_demand_m3_per_day']:,.0f} m3/day "
+        f"({v['peak_oxygen_demand_cylinders_per_day']:,.0f} cylinders/day) on {at('peak_oxygen_demand_m3_per_day')}, "
+        f"supply {v['oxygen_supply_at_peak_m3_per_day']:,.0f} m3/day",
+        f"  peak ICU need: {v['peak_icu_need']:,.0f} patients on {at('peak_icu_need')}, "
+        f"{v['icu_staffed_at_peak']:,.0f} staffed ICU beds",
+        f"  peak oxygen-bed need: {v['peak_oxygen_bed_need']:,.0f} patients on {at('peak_oxygen_bed_need')}, "
+        f"{v['oxygen_beds_at_peak']:,.0f} oxygen beds",
+        f"  deaths: {v['deaths']:,.0f}, of which without the care they needed: {v['deaths_without_care']:,.0f}",
+    ]
 
 
 def _positive_int(text: str) -> int:
