@@ -58,7 +58,7 @@ def _models_only(annotation) -> bool:
 
 def test_extends_merges_tables_key_by_key():
     cfg = scenarios.load_config(CONFIGS / "an_giang_new_variant.toml")
-    assert cfg.scenario.name == "An Giang — new variant"          # from the what-if
+    assert cfg.scenario.name == "An Giang — biến chủng mới (new variant)"          # from the what-if
     assert cfg.scenario.horizon_days == 180                        # from an_giang.toml
     assert cfg.immunity.initial_waned_share == 0.8                 # from base/vietnam_immunity_2026.toml
     assert cfg.variants.new.immune_escape == 0.6

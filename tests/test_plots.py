@@ -395,7 +395,7 @@ def test_contact_measures_are_shaded_over_their_dates():
     x0, x1 = span.get_x(), span.get_x() + span.get_width()  # a Rectangle in data x, axes y
     assert x0 == mdates.date2num(pd.Timestamp("2027-02-01"))
     assert x1 == mdates.date2num(pd.Timestamp("2027-03-15"))
-    assert "Biện pháp: re-apply 5K, limit gatherings (01/02/2027–14/03/2027)" in svg_text(fig)
+    assert "Biện pháp: áp dụng lại 5K, hạn chế tụ tập (re-apply 5K, limit gatherings) (01/02/2027–14/03/2027)" in svg_text(fig)
     # A triggered policy in force from day 50 to day 69 is shaded too.
     import xarray as xr
 

@@ -32,7 +32,7 @@ import numpy as np
 import pandas as pd
 import pydantic
 import xarray as xr
-from tqdm.auto import tqdm
+from tqdm import tqdm  # plain bars: tqdm.auto warns in Jupyter without ipywidgets
 
 from .config import Config, ConfigError, apply_overrides, dotted_keys, load_config
 from .indicators import crossings

@@ -10,7 +10,7 @@ from typing import Literal
 
 import numpy as np
 import xarray as xr
-from tqdm.auto import tqdm
+from tqdm import tqdm  # plain bars: tqdm.auto warns in Jupyter without ipywidgets
 
 from .care import build_care
 from .config import AGE_GROUPS, SETTINGS, Config, load_config
