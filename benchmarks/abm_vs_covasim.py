@@ -110,8 +110,13 @@ def covasim_python(python: str | None) -> Path:
 
 def measure(python: Path | str, code: str, n: int, days: int, *extra: str) -> dict:
     """Run ``code`` in a fresh interpreter; return its JSON report plus wall time and agent-days/s."""
-    out = subprocess.run([str(python), "-c", code, str(n), str(days), *extra], check=True,
-                         capture_output=True, text=True, env={**os.environ, "PYTHONWARNINGS": "ignore"})
+    out = subprocess.run(
+        [str(python), "-c", code, str(n), str(days), *extra],
+        check=True,
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PYTHONWARNINGS": "ignore"},
+    )
     rep = json.loads(out.stdout.strip().splitlines()[-1])
     rep["wall_s"] = rep["build_s"] + rep["run_s"]
     rep["agent_days_per_s"] = n * days / rep["wall_s"]
@@ -133,23 +138,32 @@ def main() -> None:
         ours_engine = measure(sys.executable, OURS, n, args.days, "--engine-only")
         cov = measure(cv_python, COVASIM, n, args.days) if cv_python else None
         rows.append((n, ours, ours_engine, cov))
-    head = (f"{'agents':>9} {'model':<28} {'build s':>7} {'wall s':>7} {'agent-days/s':>13} "
-            f"{'peak RSS MB':>11} "
-            f"{'B/agent':>8} {'infections':>11}")
+    head = (
+        f"{'agents':>9} {'model':<28} {'build s':>7} {'wall s':>7} {'agent-days/s':>13} "
+        f"{'peak RSS MB':>11} "
+        f"{'B/agent':>8} {'infections':>11}"
+    )
     print(f"{args.days} days, new-variant scenario (see docstring)\n{head}\n{'-' * len(head)}")
     for n, ours, eng, cov in rows:
-        for name, r in (("scenarios abm (scenarios.run)", ours), ("  engine only (build+steps)", eng),
-                        ("covasim 4.0.1 hybrid+delta", cov)):
+        for name, r in (
+            ("scenarios abm (scenarios.run)", ours),
+            ("  engine only (build+steps)", eng),
+            ("covasim 4.0.1 hybrid+delta", cov),
+        ):
             if r is None:
                 continue
-            print(f"{n:>9,} {name:<28} {r['build_s']:>7.2f} {r['wall_s']:>7.2f} "
-                  f"{r['agent_days_per_s'] / 1e6:>11.1f} M "
-                  f"{r['peak_kb'] / 1024:>11.0f} {r['bytes_per_agent']:>8.0f} {r['infections']:>11,.0f}")
+            print(
+                f"{n:>9,} {name:<28} {r['build_s']:>7.2f} {r['wall_s']:>7.2f} "
+                f"{r['agent_days_per_s'] / 1e6:>11.1f} M "
+                f"{r['peak_kb'] / 1024:>11.0f} {r['bytes_per_agent']:>8.0f} {r['infections']:>11,.0f}"
+            )
         if cov is not None:
-            print(f"{'':>9} {'ratio ours/covasim':<28} {'':>7} {'':>7} "
-                  f"{ours['agent_days_per_s'] / cov['agent_days_per_s']:>11.1f} x "
-                  f"{ours['peak_kb'] / cov['peak_kb']:>11.2f} "
-                  f"{ours['bytes_per_agent'] / cov['bytes_per_agent']:>8.2f}")
+            print(
+                f"{'':>9} {'ratio ours/covasim':<28} {'':>7} {'':>7} "
+                f"{ours['agent_days_per_s'] / cov['agent_days_per_s']:>11.1f} x "
+                f"{ours['peak_kb'] / cov['peak_kb']:>11.2f} "
+                f"{ours['bytes_per_agent'] / cov['bytes_per_agent']:>8.2f}"
+            )
 
 
 if __name__ == "__main__":

@@ -12,8 +12,17 @@ from scenarios.population import build_population
 from scenarios.simulate import contact_multipliers, imported_infections
 
 
-def make_config(total=20_000, contacts="prem2021", days=60, r0=2.5, initial=20, new=None, immunity=None,
-                abm=None, interventions=()):
+def make_config(
+    total=20_000,
+    contacts="prem2021",
+    days=60,
+    r0=2.5,
+    initial=20,
+    new=None,
+    immunity=None,
+    abm=None,
+    interventions=(),
+):
     data = {
         "scenario": {"name": "abm test", "start_date": "2025-01-01", "horizon_days": days},
         "population": {"total": total, "contacts": contacts},
@@ -46,8 +55,15 @@ def run_engine(cfg, seed=0, boosters=None):
 
 
 def test_people_are_conserved_and_flows_are_whole_people():
-    cfg = make_config(new={"transmissibility_multiplier": 1.5, "immune_escape": 0.5,
-                           "introduction_date": "2025-01-11", "imported_per_day": 20, "import_days": 5})
+    cfg = make_config(
+        new={
+            "transmissibility_multiplier": 1.5,
+            "immune_escape": 0.5,
+            "introduction_date": "2025-01-11",
+            "imported_per_day": 20,
+            "import_days": 5,
+        }
+    )
     pop, dis, eng, flows = run_engine(cfg)
     n = eng.synth.n_agents
     cum_inf = np.zeros_like(flows[0].new_infections)
@@ -66,8 +82,14 @@ def test_same_seed_same_results_other_seed_differs():
     a = scenarios.run(cfg, engine="abm", seed=5)
     b = scenarios.run(cfg, engine="abm", seed=5)
     c = scenarios.run(cfg, engine="abm", seed=6)
-    for v in ("new_infections", "n_susceptible", "n_exposed", "n_infectious", "n_recovered",
-              "new_onsets_severe"):
+    for v in (
+        "new_infections",
+        "n_susceptible",
+        "n_exposed",
+        "n_infectious",
+        "n_recovered",
+        "new_onsets_severe",
+    ):
         np.testing.assert_array_equal(a[v].values, b[v].values)
     assert not np.array_equal(a.new_infections.values, c.new_infections.values)
 
@@ -111,12 +133,20 @@ def test_waning_and_boosters_move_strata_at_the_configured_rates():
 
 
 def test_immune_escape_lets_the_new_variant_infect_the_vaccinated():
-    immunity = {"coverage_dose2_by_age": [1.0] * 9, "ve_infection_dose2": 0.9, "ve_infection_waned": 0.0,
-                "waning_days": 0}
-    new = {"transmissibility_multiplier": 1.0, "immune_escape": 0.8,
-           "introduction_date": "2025-01-02", "imported_per_day": 50, "import_days": 2}
-    cfg = make_config(total=20_000, days=40, initial=50, new=new, immunity=immunity,
-                      r0=3.0)
+    immunity = {
+        "coverage_dose2_by_age": [1.0] * 9,
+        "ve_infection_dose2": 0.9,
+        "ve_infection_waned": 0.0,
+        "waning_days": 0,
+    }
+    new = {
+        "transmissibility_multiplier": 1.0,
+        "immune_escape": 0.8,
+        "introduction_date": "2025-01-02",
+        "imported_per_day": 50,
+        "import_days": 2,
+    }
+    cfg = make_config(total=20_000, days=40, initial=50, new=new, immunity=immunity, r0=3.0)
     _, dis, eng, flows = run_engine(cfg)
     inf = sum(f.new_infections for f in flows)
     # Everyone is dose2: resident R = 3 * 0.1 < 1 fizzles, the new variant (R = 3 * 0.72) spreads.
@@ -125,8 +155,16 @@ def test_immune_escape_lets_the_new_variant_infect_the_vaccinated():
 
 
 def test_interventions_scale_settings_like_seir():
-    closed = [{"name": "lockdown", "start_date": "2025-01-01", "school": 0.0, "work": 0.0, "community": 0.0,
-               "home": 0.0}]
+    closed = [
+        {
+            "name": "lockdown",
+            "start_date": "2025-01-01",
+            "school": 0.0,
+            "work": 0.0,
+            "community": 0.0,
+            "home": 0.0,
+        }
+    ]
     cfg = make_config(days=30, interventions=closed)
     _, _, _, flows = run_engine(cfg)
     assert sum(f.new_infections.sum() for f in flows) == pytest.approx(20, abs=1)  # only the seeds

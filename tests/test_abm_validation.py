@@ -11,12 +11,14 @@ from scenarios.population import build_population
 
 
 def _config(total, contacts, days, initial):
-    return Config.model_validate({
-        "scenario": {"name": "validation", "start_date": "2025-01-01", "horizon_days": days},
-        "population": {"total": total, "contacts": contacts},
-        "variants": {"resident": {"r0": 2.5, "initial_infections": initial}},
-        "immunity": {"waning_days": 0},
-    })
+    return Config.model_validate(
+        {
+            "scenario": {"name": "validation", "start_date": "2025-01-01", "horizon_days": days},
+            "population": {"total": total, "contacts": contacts},
+            "variants": {"resident": {"r0": 2.5, "initial_infections": initial}},
+            "immunity": {"waning_days": 0},
+        }
+    )
 
 
 @pytest.mark.slow

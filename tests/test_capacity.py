@@ -54,19 +54,13 @@ def test_staff_absence_rises_with_prevalence_up_to_its_ceiling():
 
 
 def test_oxygen_supply_sums_its_sources():
-    hs = system(
-        oxygen_liquid_tonnes_per_day=2, oxygen_cylinders_per_day=100, oxygen_generators_m3_per_day=500
-    )
+    hs = system(oxygen_liquid_tonnes_per_day=2, oxygen_cylinders_per_day=100, oxygen_generators_m3_per_day=500)
     expected = 2 * 738 + 100 * 40 * 150 / 1.01325 / 1000 + 500
     assert hs.on(0).oxygen_supply_m3_per_day == pytest.approx(expected, rel=1e-12)
-    assert (
-        system(oxygen_generators_m3_per_day=0).on(0).oxygen_supply_m3_per_day == 0
-    )  # a source given: no default
+    assert system(oxygen_generators_m3_per_day=0).on(0).oxygen_supply_m3_per_day == 0  # a source given: no default
 
 
-@pytest.mark.parametrize(
-    ("litres", "bar", "real"), [(40, 150, 6.4), (40, 200, 8.5), (50, 200, 10.6), (10, 150, 1.6)]
-)
+@pytest.mark.parametrize(("litres", "bar", "real"), [(40, 150, 6.4), (40, 200, 8.5), (50, 200, 10.6), (10, 150, 1.6)])
 def test_cylinder_content_ideal_and_real_gas(litres, bar, real):
     ideal = Oxygen(cylinder_water_litres=litres, cylinder_pressure_bar=bar)
     assert cylinder_m3(ideal) == pytest.approx(litres * bar / 1.01325 / 1000, rel=1e-12)
@@ -113,18 +107,14 @@ def test_surge_step_activated_by_a_policy():
 
 
 def test_earlier_activation_replaces_a_later_planned_date():
-    step = SurgeStep(
-        name="field", beds_oxygen=50, lead_time_days=5, activate_on=START + dt.timedelta(days=30)
-    )
+    step = SurgeStep(name="field", beds_oxygen=50, lead_time_days=5, activate_on=START + dt.timedelta(days=30))
     hs = system(beds_oxygen=10, surge=(step,))
     assert hs.activate("field", 10) is True  # a trigger fires before the planned date
     assert hs.on(15).beds_oxygen == 60
 
 
 def test_step_activated_before_the_start_is_in_service_on_day_0():
-    step = SurgeStep(
-        name="field", beds_oxygen=50, lead_time_days=5, activate_on=START - dt.timedelta(days=30)
-    )
+    step = SurgeStep(name="field", beds_oxygen=50, lead_time_days=5, activate_on=START - dt.timedelta(days=30))
     assert system(beds_oxygen=10, surge=(step,)).on(0).beds_oxygen == 60
 
 

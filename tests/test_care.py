@@ -51,9 +51,7 @@ def wave(n_days: int, peak_day: float, total: float, integer: bool) -> np.ndarra
     return np.rint(by_age) if integer else by_age
 
 
-def simulate(
-    care: Care, severe: np.ndarray, critical: np.ndarray, prevalence: np.ndarray | None = None
-) -> dict:
+def simulate(care: Care, severe: np.ndarray, critical: np.ndarray, prevalence: np.ndarray | None = None) -> dict:
     days = []
     for day in range(len(severe)):
         p = 0.0 if prevalence is None else prevalence[day]
@@ -84,9 +82,7 @@ def test_one_patient_for_one_day_uses_the_configured_flow():
     assert out["census_oxygen"].sum() == 1.0
     assert out["oxygen_used_m3_per_day"] == 14.4
     assert out["oxygen_demand_m3_per_day"] == 14.4
-    assert out["oxygen_demand_cylinders_per_day"] == pytest.approx(
-        14.4 / (40 * 150 / 1.01325 / 1000), rel=1e-12
-    )
+    assert out["oxygen_demand_cylinders_per_day"] == pytest.approx(14.4 / (40 * 150 / 1.01325 / 1000), rel=1e-12)
     assert out["oxygen_demand_liquid_tonnes_per_day"] == pytest.approx(14.4 / 738, rel=1e-12)
     out = care.step(1, np.zeros(9), np.zeros(9))
     assert out["census_oxygen"].sum() == 0
@@ -220,14 +216,10 @@ def test_admissions_minus_discharges_and_deaths_is_the_change_in_census_every_da
         assert np.allclose(admitted_from_queue, 0, atol=atol)
     # Nobody appears or disappears: onsets = in the pathway now + everyone who has left it.
     inside = r["census_home"] + r["census_oxygen"] + r["census_icu"] + r["unmet_oxygen"] + r["unmet_icu"]
-    left = np.cumsum(
-        r["discharges_oxygen"] + r["discharges_icu"] + r["recoveries_without_care"] + r["deaths"], 0
-    )
+    left = np.cumsum(r["discharges_oxygen"] + r["discharges_icu"] + r["recoveries_without_care"] + r["deaths"], 0)
     assert np.allclose(np.cumsum(severe + critical, 0), inside + left, atol=1e-6)
     assert np.allclose(r["deaths"], r["deaths_in_oxygen_bed"] + r["deaths_in_icu"] + r["deaths_without_care"])
-    assert np.allclose(
-        r["needing_oxygen"], r["census_oxygen"] + r["census_icu"] + r["unmet_oxygen"] + r["unmet_icu"]
-    )
+    assert np.allclose(r["needing_oxygen"], r["census_oxygen"] + r["census_icu"] + r["unmet_oxygen"] + r["unmet_icu"])
 
 
 # -- no limit, no overflow ------------------------------------------------------------------------------
@@ -254,9 +246,7 @@ def test_without_capacity_limits_there_is_no_overflow_and_deaths_are_the_treated
     ):
         assert r[name].max() == 0, name
     cfg = CareConfig()
-    expected = severe.sum(0) @ np.array(cfg.p_death_oxygen_by_age) + critical.sum(0) @ np.array(
-        cfg.p_death_icu_by_age
-    )
+    expected = severe.sum(0) @ np.array(cfg.p_death_oxygen_by_age) + critical.sum(0) @ np.array(cfg.p_death_icu_by_age)
     assert r["census_oxygen"][-1].sum() + r["census_icu"][-1].sum() < 1e-6  # everyone has left by then
     if mode == "deterministic":
         assert r["deaths"].sum() == pytest.approx(expected, rel=1e-9)
@@ -344,8 +334,7 @@ def test_stochastic_mode_is_reproducible_and_close_to_the_expectation():
     n = 150
     severe, critical = wave(n, 40, 6000, True), wave(n, 40, 1500, True)
     runs = [
-        simulate(make_care("stochastic", beds_oxygen=150, beds_icu=20, seed=s), severe, critical)
-        for s in (7, 7, 8)
+        simulate(make_care("stochastic", beds_oxygen=150, beds_icu=20, seed=s), severe, critical) for s in (7, 7, 8)
     ]
     assert np.array_equal(runs[0]["deaths"], runs[1]["deaths"])
     assert not np.array_equal(runs[0]["deaths"], runs[2]["deaths"])

@@ -50,9 +50,7 @@ def test_both_engines_respect_capacity_and_balance(engine):
     assert float(tot.unmet_oxygen.max()) > 0 and float(tot.deaths_without_care.sum()) > 0
     onsets = (tot.new_onsets_severe + tot.new_onsets_critical).cumsum("time")
     inside = tot.census_home + tot.census_oxygen + tot.census_icu + tot.unmet_oxygen + tot.unmet_icu
-    left = (tot.discharges_oxygen + tot.discharges_icu + tot.recoveries_without_care + tot.deaths).cumsum(
-        "time"
-    )
+    left = (tot.discharges_oxygen + tot.discharges_icu + tot.recoveries_without_care + tot.deaths).cumsum("time")
     np.testing.assert_allclose(onsets, inside - _mild_at_home(ds) + left, atol=1e-6)
     if engine == "abm":
         assert np.array_equal(ds.census_icu.values, np.rint(ds.census_icu.values))
@@ -81,9 +79,7 @@ def test_without_limits_deaths_are_the_treated_baseline():
 
 def test_a_dated_surge_step_raises_capacity_in_the_results():
     cfg = constrained(
-        surge=[
-            {"name": "field hospital", "beds_oxygen": 300, "lead_time_days": 7, "activate_on": "2026-02-01"}
-        ]
+        surge=[{"name": "field hospital", "beds_oxygen": 300, "lead_time_days": 7, "activate_on": "2026-02-01"}]
     )
     ds = scenarios.run(cfg)
     beds = ds.beds_oxygen_available.to_series()

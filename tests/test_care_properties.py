@@ -56,9 +56,7 @@ def test_capacity_bounds_and_accounting_hold_for_any_inputs(case):
     assert np.all(r["census_icu"].sum(1) <= r["icu_staffed_available"] + tol)
     assert np.all(r["oxygen_used_m3_per_day"] <= r["oxygen_supply_m3_per_day"] + tol)
     inside = r["census_home"] + r["census_oxygen"] + r["census_icu"] + r["unmet_oxygen"] + r["unmet_icu"]
-    left = np.cumsum(
-        r["discharges_oxygen"] + r["discharges_icu"] + r["recoveries_without_care"] + r["deaths"], 0
-    )
+    left = np.cumsum(r["discharges_oxygen"] + r["discharges_icu"] + r["recoveries_without_care"] + r["deaths"], 0)
     np.testing.assert_allclose(np.cumsum(severe + critical, 0), inside + left, atol=1e-6)
     prev = np.vstack([np.zeros((1, 9)), r["census_icu"][:-1]])
     np.testing.assert_allclose(

@@ -22,26 +22,54 @@ r0 = 2.0
 """
 
 CASES = {
-    "unknown key": (GOOD + "[disease]\nlatent_dayz = 3\n", ["disease.latent_dayz", "unknown key", "latent_days"]),
-    "wrong type": (GOOD.replace("horizon_days = 30", 'horizon_days = "thirty"'),
-                   ["scenario.horizon_days", "valid integer", "thirty"]),
-    "negative count": (GOOD + "[variants.new]\nintroduction_date = 2026-12-05\nimported_per_day = -3\n",
-                       ["variants.new.imported_per_day", "greater than or equal to 0"]),
-    "fraction above 1": (GOOD + "[reporting]\nascertainment = 1.5\n",
-                         ["reporting.ascertainment", "less than or equal to 1"]),
-    "end before start": (GOOD + '[[interventions]]\nname = "5K"\nstart_date = 2027-01-10\nend_date = 2027-01-01\n',
-                         ["interventions.0", "end_date 2027-01-01 is before start_date 2027-01-10"]),
-    "age structure does not sum": (GOOD.replace('province = "Lai Châu"', 'province = "Lai Châu"\nage_shares = [0.1, 0.1, 0.1, 0.1, 0.1, 0.1, 0.1, 0.1, 0.1]'),
-                                   ["population", "age_shares must sum to 1", "0.9"]),
-    "age structure wrong length": (GOOD.replace('province = "Lai Châu"', 'province = "Lai Châu"\nage_shares = [0.5, 0.5]'),
-                                   ["population.age_shares", "at least 9"]),
-    "unknown province": (GOOD.replace("Lai Châu", "Kien Gang"), ["population", "unknown province 'Kien Gang'", "Hà Nội"]),
-    "both r0 and rt": (GOOD.replace("r0 = 2.0", "r0 = 2.0\nrt_start = 1.2"), ["variants.resident", "exactly one of"]),
-    "missing section": ("[scenario]\nname='t'\nstart_date=2026-01-01\nhorizon_days=3\n",
-                        ["population: required field is missing", "variants: required field is missing"]),
+    "unknown key": (
+        GOOD + "[disease]\nlatent_dayz = 3\n",
+        ["disease.latent_dayz", "unknown key", "latent_days"],
+    ),
+    "wrong type": (
+        GOOD.replace("horizon_days = 30", 'horizon_days = "thirty"'),
+        ["scenario.horizon_days", "valid integer", "thirty"],
+    ),
+    "negative count": (
+        GOOD + "[variants.new]\nintroduction_date = 2026-12-05\nimported_per_day = -3\n",
+        ["variants.new.imported_per_day", "greater than or equal to 0"],
+    ),
+    "fraction above 1": (
+        GOOD + "[reporting]\nascertainment = 1.5\n",
+        ["reporting.ascertainment", "less than or equal to 1"],
+    ),
+    "end before start": (
+        GOOD + '[[interventions]]\nname = "5K"\nstart_date = 2027-01-10\nend_date = 2027-01-01\n',
+        ["interventions.0", "end_date 2027-01-01 is before start_date 2027-01-10"],
+    ),
+    "age structure does not sum": (
+        GOOD.replace(
+            'province = "Lai Châu"',
+            'province = "Lai Châu"\nage_shares = [0.1, 0.1, 0.1, 0.1, 0.1, 0.1, 0.1, 0.1, 0.1]',
+        ),
+        ["population", "age_shares must sum to 1", "0.9"],
+    ),
+    "age structure wrong length": (
+        GOOD.replace('province = "Lai Châu"', 'province = "Lai Châu"\nage_shares = [0.5, 0.5]'),
+        ["population.age_shares", "at least 9"],
+    ),
+    "unknown province": (
+        GOOD.replace("Lai Châu", "Kien Gang"),
+        ["population", "unknown province 'Kien Gang'", "Hà Nội"],
+    ),
+    "both r0 and rt": (
+        GOOD.replace("r0 = 2.0", "r0 = 2.0\nrt_start = 1.2"),
+        ["variants.resident", "exactly one of"],
+    ),
+    "missing section": (
+        "[scenario]\nname='t'\nstart_date=2026-01-01\nhorizon_days=3\n",
+        ["population: required field is missing", "variants: required field is missing"],
+    ),
     "malformed TOML": (GOOD + "[disease\n", ["malformed TOML", "line"]),
-    "booster above two doses": (GOOD + "[immunity]\ncoverage_dose3_by_age = [0.5,0,0,0,0,0,0,0,0]\n",
-                                ["immunity", "coverage_dose3_by_age exceeds coverage_dose2_by_age"]),
+    "booster above two doses": (
+        GOOD + "[immunity]\ncoverage_dose3_by_age = [0.5,0,0,0,0,0,0,0,0]\n",
+        ["immunity", "coverage_dose3_by_age exceeds coverage_dose2_by_age"],
+    ),
 }
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import typing
 
+import pydantic
 import pytest
 from pydantic import BaseModel
 
@@ -58,18 +59,22 @@ def _models_only(annotation) -> bool:
 
 def test_extends_merges_tables_key_by_key():
     cfg = scenarios.load_config(CONFIGS / "an_giang_new_variant.toml")
-    assert cfg.scenario.name == "An Giang — biến chủng mới (new variant)"          # from the what-if
-    assert cfg.scenario.horizon_days == 180                        # from an_giang.toml
-    assert cfg.immunity.initial_waned_share == 0.8                 # from base/vietnam_immunity_2026.toml
+    assert cfg.scenario.name == "An Giang — biến chủng mới (new variant)"  # from the what-if
+    assert cfg.scenario.horizon_days == 180  # from an_giang.toml
+    assert cfg.immunity.initial_waned_share == 0.8  # from base/vietnam_immunity_2026.toml
     assert cfg.variants.new.immune_escape == 0.6
     assert "an_giang.toml" in cfg.provenance["config_text"] and "vietnam_immunity_2026" in cfg.provenance["config_text"]
 
 
 def test_overrides_from_python_and_cli_agree():
-    a = scenarios.load_config(CONFIGS / "an_giang_new_variant.toml",
-                              overrides={"variants.new.immune_escape": 0.3, "scenario": {"horizon_days": 90}})
-    b = scenarios.load_config(CONFIGS / "an_giang_new_variant.toml",
-                              overrides=parse_set(["variants.new.immune_escape=0.3", "scenario.horizon_days=90"]))
+    a = scenarios.load_config(
+        CONFIGS / "an_giang_new_variant.toml",
+        overrides={"variants.new.immune_escape": 0.3, "scenario": {"horizon_days": 90}},
+    )
+    b = scenarios.load_config(
+        CONFIGS / "an_giang_new_variant.toml",
+        overrides=parse_set(["variants.new.immune_escape=0.3", "scenario.horizon_days=90"]),
+    )
     assert a.model_dump() == b.model_dump() and a.variants.new.immune_escape == 0.3 and a.scenario.horizon_days == 90
 
 
@@ -85,5 +90,5 @@ def test_province_found_by_code_or_name_with_or_without_diacritics(key):
 
 def test_config_is_frozen():
     cfg = scenarios.load_config(CONFIGS / "phong_tho.toml")
-    with pytest.raises(Exception):
+    with pytest.raises(pydantic.ValidationError, match="frozen"):
         cfg.scenario.horizon_days = 5

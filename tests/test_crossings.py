@@ -25,9 +25,11 @@ START = np.datetime64("2026-01-01", "D")
 
 def _ds(n, population=100_000, **series):
     time = START + np.arange(n).astype("timedelta64[D]")
-    return xr.Dataset({k: ("time", np.asarray(v, float)) for k, v in series.items()},
-                      coords={"time": time.astype("datetime64[ns]"), "day": ("time", np.arange(n))},
-                      attrs={"population_total": population})
+    return xr.Dataset(
+        {k: ("time", np.asarray(v, float)) for k, v in series.items()},
+        coords={"time": time.astype("datetime64[ns]"), "day": ("time", np.arange(n))},
+        attrs={"population_total": population},
+    )
 
 
 def _analytic_first_day(t_star: float) -> int:
@@ -68,10 +70,12 @@ def test_integer_crossing_time_strict_excludes_the_day_inclusive_includes_it():
     n = 40
     w = 100.0 * 2.0 ** (np.arange(n) / 10)
     assert w[20] == 400.0
-    strict = ThresholdSet.model_validate({"name": "s", "criteria": [
-        {"indicator": "cases_7d_per_100k", "operator": ">", "value": 400}]})
-    inclusive = ThresholdSet.model_validate({"name": "i", "criteria": [
-        {"indicator": "cases_7d_per_100k", "operator": "≥", "value": 400}]})
+    strict = ThresholdSet.model_validate(
+        {"name": "s", "criteria": [{"indicator": "cases_7d_per_100k", "operator": ">", "value": 400}]}
+    )
+    inclusive = ThresholdSet.model_validate(
+        {"name": "i", "criteria": [{"indicator": "cases_7d_per_100k", "operator": "≥", "value": 400}]}
+    )
     ds = _ds(n, cases_7d_per_100k=w)
     assert crossings(ds, strict).loc[0, "first_day"] == 21
     assert crossings(ds, inclusive).loc[0, "first_day"] == 20
@@ -84,15 +88,20 @@ def test_falling_indicator_crosses_below_with_strict_and_inclusive_operators():
     small = crossings(ds, "small_area_phongtho").set_index("criterion").loc["free_beds"]  # ≤ 5
     assert (prov["first_day"], prov["days_met"], prov["last_day"]) == (5, 3, 7)
     assert (small["first_day"], small["days_met"], small["last_day"]) == (5, 3, 7)
-    at_10 = ThresholdSet.model_validate({"name": "x", "criteria": [
-        {"indicator": "free_covid_beds_per_100k", "operator": "≤", "value": 10}]})
+    at_10 = ThresholdSet.model_validate(
+        {"name": "x", "criteria": [{"indicator": "free_covid_beds_per_100k", "operator": "≤", "value": 10}]}
+    )
     assert crossings(ds, at_10).loc[0, "first_day"] == 3
 
 
 def test_sustained_criterion_fires_on_the_nth_day_in_a_row():
     w = np.array([500, 500, 100, 500, 500, 500, 500, 100.0])
-    ts = ThresholdSet.model_validate({"name": "s", "criteria": [
-        {"indicator": "cases_7d_per_100k", "operator": ">", "value": 450, "sustained_days": 3}]})
+    ts = ThresholdSet.model_validate(
+        {
+            "name": "s",
+            "criteria": [{"indicator": "cases_7d_per_100k", "operator": ">", "value": 450, "sustained_days": 3}],
+        }
+    )
     row = crossings(_ds(len(w), cases_7d_per_100k=w), ts).loc[0]
     assert (row["first_day"], row["last_day"], row["days_met"]) == (5, 6, 2)
 
@@ -103,8 +112,13 @@ def test_which_fires_first_activation_and_lead_time_to_overflow():
     oxygen = np.where(np.arange(n) >= 12, 40.0, 5.0)
     unmet_icu = np.where(np.arange(n) >= 20, 3.0, 0.0)
     unmet_oxygen = np.where(np.arange(n) >= 25, 1.0, 0.0)
-    ds = _ds(n, cases_7d_per_100k=cases, oxygen_patients_7d_avg_per_100k=oxygen,
-             unmet_icu=unmet_icu, unmet_oxygen=unmet_oxygen)
+    ds = _ds(
+        n,
+        cases_7d_per_100k=cases,
+        oxygen_patients_7d_avg_per_100k=oxygen,
+        unmet_icu=unmet_icu,
+        unmet_oxygen=unmet_oxygen,
+    )
     df = crossings(ds, "provincial_3984").set_index("criterion")
     assert df.loc["cases", "rank"] == 1 and df.loc["oxygen", "rank"] == 2
     assert pd.isna(df.loc["free_beds", "rank"])
@@ -112,9 +126,17 @@ def test_which_fires_first_activation_and_lead_time_to_overflow():
     assert df.loc["overflow_icu", "first_day"] == 20 and df.loc["overflow_oxygen", "first_day"] == 25
     assert df.loc["overflow", "first_day"] == 20
     assert df.loc["activation", "lead_days"] == 12 and df.loc["oxygen", "lead_days"] == 8
-    all_rule = crossings(ds, {"name": "a", "activation": "all", "criteria": [
-        {"name": "c", "indicator": "cases_7d_per_100k", "operator": ">", "value": 450},
-        {"name": "o", "indicator": "oxygen_patients_7d_avg_per_100k", "operator": ">", "value": 32}]})
+    all_rule = crossings(
+        ds,
+        {
+            "name": "a",
+            "activation": "all",
+            "criteria": [
+                {"name": "c", "indicator": "cases_7d_per_100k", "operator": ">", "value": 450},
+                {"name": "o", "indicator": "oxygen_patients_7d_avg_per_100k", "operator": ">", "value": 32},
+            ],
+        },
+    )
     assert all_rule.set_index("criterion").loc["activation", "first_day"] == 12
     assert df.attrs["first_criterion"] == "cases" and df.attrs["lead_days"] == 12
 
@@ -139,8 +161,11 @@ def test_crossings_over_replicates_gives_one_block_per_run():
     n = 20
     w = np.stack([np.linspace(0, 950, n), np.linspace(0, 475, n)], axis=1)
     time = (START + np.arange(n).astype("timedelta64[D]")).astype("datetime64[ns]")
-    ds = xr.Dataset({"cases_7d_per_100k": (("time", "replicate"), w)},
-                    coords={"time": time, "replicate": [0, 1]}, attrs={"population_total": 1e5})
+    ds = xr.Dataset(
+        {"cases_7d_per_100k": (("time", "replicate"), w)},
+        coords={"time": time, "replicate": [0, 1]},
+        attrs={"population_total": 1e5},
+    )
     df = crossings(ds)
     cases = df[df["criterion"] == "cases"].set_index("replicate")
     assert cases.loc[0, "first_day"] == 10 and cases.loc[1, "first_day"] == 19
@@ -153,8 +178,7 @@ def test_per_100k_threshold_scales_with_population():
     large = crossings(_ds(14, population=160_000, new_reported_cases=daily)).set_index("criterion")
     assert small.loc["cases", "first_day"] == 6  # 466.7 per 100k > 450
     assert pd.isna(large.loc["cases", "first_day"])  # 437.5 per 100k
-    assert compute_indicators({"reported_cases": daily}, 150_000)["cases_7d_per_100k"][6] == pytest.approx(
-        700 / 1.5)
+    assert compute_indicators({"reported_cases": daily}, 150_000)["cases_7d_per_100k"][6] == pytest.approx(700 / 1.5)
 
 
 # ---- threshold-set files and config -------------------------------------------------------------
@@ -177,28 +201,39 @@ def test_unknown_set_names_the_shipped_ones():
 
 def test_user_file_inline_and_overrides(tmp_path):
     f = tmp_path / "mine.toml"
-    f.write_text('name = "mine"\nactivation = "k_of_n"\nk = 2\n'
-                 '[[criteria]]\nindicator = "cases_7d_per_100k"\noperator = ">="\nvalue = 200\n'
-                 '[[criteria]]\nindicator = "deaths_7d_per_100k"\noperator = ">"\nvalue = 1\n',
-                 encoding="utf-8")
+    f.write_text(
+        'name = "mine"\nactivation = "k_of_n"\nk = 2\n'
+        '[[criteria]]\nindicator = "cases_7d_per_100k"\noperator = ">="\nvalue = 200\n'
+        '[[criteria]]\nindicator = "deaths_7d_per_100k"\noperator = ">"\nvalue = 1\n',
+        encoding="utf-8",
+    )
     ts = Thresholds(set="mine.toml").resolve(tmp_path)
     assert ts.criteria[0].operator == "≥" and ts.k_needed == 2 and ts.criteria[1].name == "deaths_7d_per_100k"
-    inline = Thresholds(inline={"name": "x", "criteria": [
-        {"indicator": "cases_7d_per_100k", "operator": "<=", "value": 5}]}).resolve()
+    inline = Thresholds(
+        inline={"name": "x", "criteria": [{"indicator": "cases_7d_per_100k", "operator": "<=", "value": 5}]}
+    ).resolve()
     assert inline.criteria[0].operator == "≤"
-    over = Thresholds(override={"icu": {"indicator": "staffed_icu_beds_per_100k"}, "cases": {"value": 300}},
-                      activation="k_of_n", k=2).resolve()
+    over = Thresholds(
+        override={"icu": {"indicator": "staffed_icu_beds_per_100k"}, "cases": {"value": 300}},
+        activation="k_of_n",
+        k=2,
+    ).resolve()
     assert over.criterion("icu").indicator == "staffed_icu_beds_per_100k"
     assert over.criterion("cases").value == 300 and over.k_needed == 2
 
 
-@pytest.mark.parametrize(("section", "message"), [
-    ({"override": {"nope": {"value": 1}}}, "no criterion 'nope'.*cases, oxygen, free_beds, icu"),
-    ({"override": {"cases": {"operator": "=="}}}, "unknown operator '=='; allowed: >, ≥"),
-    ({"inline": {"name": "x", "criteria": [{"indicator": "cases", "operator": ">", "value": 1}]}},
-     "unknown indicator 'cases'; allowed: cases_7d_per_100k"),
-    ({"activation": "k_of_n", "k": 9}, "k between 1 and 4"),
-])
+@pytest.mark.parametrize(
+    ("section", "message"),
+    [
+        ({"override": {"nope": {"value": 1}}}, "no criterion 'nope'.*cases, oxygen, free_beds, icu"),
+        ({"override": {"cases": {"operator": "=="}}}, "unknown operator '=='; allowed: >, ≥"),
+        (
+            {"inline": {"name": "x", "criteria": [{"indicator": "cases", "operator": ">", "value": 1}]}},
+            "unknown indicator 'cases'; allowed: cases_7d_per_100k",
+        ),
+        ({"activation": "k_of_n", "k": 9}, "k between 1 and 4"),
+    ],
+)
 def test_validation_errors_name_what_is_allowed(section, message):
     with pytest.raises(ValueError, match=message):
         Thresholds.model_validate(section)
@@ -208,7 +243,8 @@ def test_config_errors_name_the_field(tmp_path):
     from scenarios.config import ConfigError, load_config
 
     f = tmp_path / "c.toml"
-    f.write_text("""
+    f.write_text(
+        """
 [scenario]
 name = "t"
 start_date = 2026-01-01
@@ -223,7 +259,9 @@ set = "kien_giang"
 name = "5K"
 action = "contacts"
 comunity = 0.5
-""", encoding="utf-8")
+""",
+        encoding="utf-8",
+    )
     with pytest.raises(ConfigError) as err:
         load_config(f)
     text = str(err.value)
@@ -248,8 +286,15 @@ def test_policy_validation_and_triggers():
 def test_every_numeric_surge_field_has_units_and_source():
     from scenarios.config import surge
 
-    models = [surge.Criterion, surge.ThresholdSet, surge.Thresholds, surge.CriterionOverride,
-              surge.Level, surge.Levels, surge.Policy]
+    models = [
+        surge.Criterion,
+        surge.ThresholdSet,
+        surge.Thresholds,
+        surge.CriterionOverride,
+        surge.Level,
+        surge.Levels,
+        surge.Policy,
+    ]
     for model in models:
         for name, field in model.model_fields.items():
             ann = str(field.annotation)
@@ -259,7 +304,12 @@ def test_every_numeric_surge_field_has_units_and_source():
 
 
 def test_config_defaults_to_the_provincial_set():
-    cfg = Config.model_validate({"scenario": {"name": "t", "start_date": "2026-01-01", "horizon_days": 5},
-                                 "population": {"total": 1000}, "variants": {"resident": {"r0": 2}}})
+    cfg = Config.model_validate(
+        {
+            "scenario": {"name": "t", "start_date": "2026-01-01", "horizon_days": 5},
+            "population": {"total": 1000},
+            "variants": {"resident": {"r0": 2}},
+        }
+    )
     assert cfg.thresholds.resolve().name == "provincial_3984" and cfg.policies == ()
     assert first_true(np.array([False, True])) == 1

@@ -13,9 +13,18 @@ from .conftest import CONFIGS
 
 def test_run_writes_crossings_csv_and_summary_leads_with_it(tmp_path, capsys):
     out = tmp_path / "run"
-    code = main(["run", str(CONFIGS / "an_giang_new_variant.toml"), "--out", str(out),
-                 "--set", "thresholds.set=small_area_phongtho",
-                 "--set", "scenario.horizon_days=120"])
+    code = main(
+        [
+            "run",
+            str(CONFIGS / "an_giang_new_variant.toml"),
+            "--out",
+            str(out),
+            "--set",
+            "thresholds.set=small_area_phongtho",
+            "--set",
+            "scenario.horizon_days=120",
+        ]
+    )
     assert code == 0
     printed = capsys.readouterr().out
     lines = printed.splitlines()
@@ -27,13 +36,27 @@ def test_run_writes_crossings_csv_and_summary_leads_with_it(tmp_path, capsys):
     assert table["operator"].tolist()[:3] == ["≥", "≥", "≤"]
     expected = scenarios.crossings(read_netcdf(out / "results.nc"))
     assert table["first_day"].fillna(-1).tolist() == expected["first_day"].fillna(-1).tolist()
-    assert pd.read_csv(out / "actions.csv").columns.tolist() == ["date", "day", "policy", "action", "trigger",
-                                                                  "event"]
+    assert pd.read_csv(out / "actions.csv").columns.tolist() == [
+        "date",
+        "day",
+        "policy",
+        "action",
+        "trigger",
+        "event",
+    ]
 
 
 def test_unknown_threshold_set_is_a_config_error_naming_the_shipped_sets(tmp_path, capsys):
-    code = main(["run", str(CONFIGS / "phong_tho.toml"), "--out", str(tmp_path / "x"),
-                 "--set", "thresholds.set=phong_tho"])
+    code = main(
+        [
+            "run",
+            str(CONFIGS / "phong_tho.toml"),
+            "--out",
+            str(tmp_path / "x"),
+            "--set",
+            "thresholds.set=phong_tho",
+        ]
+    )
     assert code == 2
     err = capsys.readouterr().err
     assert "thresholds" in err and "provincial_3984" in err and "small_area_phongtho" in err
@@ -41,13 +64,16 @@ def test_unknown_threshold_set_is_a_config_error_naming_the_shipped_sets(tmp_pat
 
 def test_validate_checks_policy_triggers_and_surge_steps(tmp_path, capsys):
     cfg = tmp_path / "c.toml"
-    cfg.write_text(f"""extends = "{(CONFIGS / 'an_giang_new_variant.toml').as_posix()}"
+    cfg.write_text(
+        f"""extends = "{(CONFIGS / "an_giang_new_variant.toml").as_posix()}"
 [[policies]]
 name = "field"
 trigger = "oxygen"
 action = "surge"
 step = "field hospital"
-""", encoding="utf-8")
+""",
+        encoding="utf-8",
+    )
     assert main(["validate", str(cfg)]) == 2
     err = capsys.readouterr().err
     assert "policies.0.step: unknown surge step 'field hospital'; configured: field hospitals" in err

@@ -57,29 +57,43 @@ def test_same_seed_same_sweep_other_seed_differs():
 
 def test_common_random_numbers_across_scenarios():
     # The cylinder size only converts oxygen demand into cylinders: no random draw depends on it.
-    ds = sweep(_cfg(), engine="abm", replicates=2, seed=4,
-               scenarios={"40 L": {}, "50 L": {"oxygen.cylinder_water_litres": 50.0}})
+    ds = sweep(
+        _cfg(),
+        engine="abm",
+        replicates=2,
+        seed=4,
+        scenarios={"40 L": {}, "50 L": {"oxygen.cylinder_water_litres": 50.0}},
+    )
     for k in range(2):
-        np.testing.assert_array_equal(ds.new_infections.sel(scenario="40 L", replicate=k),
-                                      ds.new_infections.sel(scenario="50 L", replicate=k))
+        np.testing.assert_array_equal(
+            ds.new_infections.sel(scenario="40 L", replicate=k),
+            ds.new_infections.sel(scenario="50 L", replicate=k),
+        )
     assert ds.new_infections.sum() > 0
     cyl = ds.oxygen_demand_cylinders_per_day.sum("time")
     peak = ds.oxygen_demand_m3_per_day.max()
     assert peak == 0 or bool((cyl.sel(scenario="50 L") < cyl.sel(scenario="40 L")).any())
-    assert json.loads(ds.scenario_overrides.sel(scenario="50 L").item()) == {
-        "oxygen.cylinder_water_litres": 50.0}
+    assert json.loads(ds.scenario_overrides.sel(scenario="50 L").item()) == {"oxygen.cylinder_water_litres": 50.0}
 
 
 def test_common_random_numbers_with_ascertainment():
     """Each stochastic part has its own stream, so reporting's draws do not shift transmission's."""
-    ds = sweep(_cfg(policies=[]), engine="abm", replicates=1, seed=4,
-               scenarios={"a": {"reporting.ascertainment": 0.3}, "b": {"reporting.ascertainment": 0.6}})
+    ds = sweep(
+        _cfg(policies=[]),
+        engine="abm",
+        replicates=1,
+        seed=4,
+        scenarios={"a": {"reporting.ascertainment": 0.3}, "b": {"reporting.ascertainment": 0.6}},
+    )
     np.testing.assert_array_equal(ds.new_infections.sel(scenario="a"), ds.new_infections.sel(scenario="b"))
 
 
 def test_vary_draws_in_range_recorded_and_equal_to_plain_runs():
-    vary = {"variants.new.immune_escape": (0.3, 0.9), "variants.new.import_days": (7, 21),
-            "reporting.ascertainment": [0.1, 0.5]}
+    vary = {
+        "variants.new.immune_escape": (0.3, 0.9),
+        "variants.new.import_days": (7, 21),
+        "reporting.ascertainment": [0.1, 0.5],
+    }
     scen = {"as is": {}, "more severe": {"variants.new.severity_multiplier": 2.0}}
     ds = sweep(_cfg(), scenarios=scen, vary=vary, replicates=3, seed=2)
     escape = ds.sampled_variants_new_immune_escape
@@ -93,8 +107,11 @@ def test_vary_draws_in_range_recorded_and_equal_to_plain_runs():
     sweep_spec = json.loads(ds.attrs["sweep"])
     assert sweep_spec["vary"]["reporting.ascertainment"] == {"kind": "choice", "values": [0.1, 0.5]}
     for k in range(3):
-        drawn = {"variants.new.immune_escape": float(escape[k]), "variants.new.import_days": int(days[k]),
-                 "reporting.ascertainment": float(asc[k])}
+        drawn = {
+            "variants.new.immune_escape": float(escape[k]),
+            "variants.new.import_days": int(days[k]),
+            "reporting.ascertainment": float(asc[k]),
+        }
         for name, over in scen.items():  # the same draw in every scenario, exactly a plain run
             plain = scenarios.run(_cfg(**over, **drawn), engine="seir", seed=0)
             plain.attrs = {}
@@ -102,8 +119,13 @@ def test_vary_draws_in_range_recorded_and_equal_to_plain_runs():
 
 
 def test_process_pool_gives_the_serial_dataset():
-    kwargs = dict(engine="abm", replicates=2, seed=8, vary={"variants.new.immune_escape": (0.4, 0.8)},
-                  scenarios={"a": {}, "b": {"variants.new.transmissibility_multiplier": 1.2}})
+    kwargs = dict(
+        engine="abm",
+        replicates=2,
+        seed=8,
+        vary={"variants.new.immune_escape": (0.4, 0.8)},
+        scenarios={"a": {}, "b": {"variants.new.transmissibility_multiplier": 1.2}},
+    )
     serial = sweep(_cfg(), **kwargs)
     with ProcessPoolExecutor(2) as pool:
         parallel = sweep(_cfg(), executor=pool, **kwargs)
@@ -111,8 +133,12 @@ def test_process_pool_gives_the_serial_dataset():
 
 
 def test_sweep_round_trips_through_netcdf(tmp_path):
-    ds = sweep(_cfg(), scenarios={"cơ sở": {}, "thoát miễn dịch 0,8": {"variants.new.immune_escape": 0.8}},
-               vary={"disease.infectious_days": (1.5, 3.0)}, replicates=2)
+    ds = sweep(
+        _cfg(),
+        scenarios={"cơ sở": {}, "thoát miễn dịch 0,8": {"variants.new.immune_escape": 0.8}},
+        vary={"disease.infectious_days": (1.5, 3.0)},
+        replicates=2,
+    )
     back = read_netcdf(write_netcdf(ds, tmp_path / "sweep.nc"))
     xr.testing.assert_identical(ds, back)
     assert list(back.scenario.values) == ["cơ sở", "thoát miễn dịch 0,8"]
@@ -124,8 +150,13 @@ def test_sweep_round_trips_through_netcdf(tmp_path):
 def test_summarise_crossings_shares_and_quantiles():
     # Half-known answer: replicates that import nothing never cross, the others cross (SEIR, 90 days).
     cfg = load_config(PHONG_THO, {"scenario.horizon_days": 90})
-    ds = sweep(cfg, replicates=8, seed=1, vary={"variants.new.imported_per_day": [0.0, 2.0]},
-               scenarios={"open": {}, "closed": {"variants.new.introduction_date": "2027-06-01"}})
+    ds = sweep(
+        cfg,
+        replicates=8,
+        seed=1,
+        vary={"variants.new.imported_per_day": [0.0, 2.0]},
+        scenarios={"open": {}, "closed": {"variants.new.introduction_date": "2027-06-01"}},
+    )
     table = summarise_crossings(ds, quantiles=(0.05, 0.25, 0.5, 0.95))
     importing = ds.sampled_variants_new_imported_per_day.values > 0
     assert 0 < importing.sum() < 8  # both kinds of replicate are drawn with this seed
@@ -143,8 +174,12 @@ def test_summarise_crossings_shares_and_quantiles():
     qs = [q for q in qs if not pd.isna(q)]
     assert qs == sorted(qs) and len(qs) >= 1
     assert cases.loc["open", "first_date_q5"] == pd.Timestamp(ds.time.values[ordered[0]])
-    lead = [table.loc[i, c] for i in table.index[table["criterion"] == "activation"]
-            for c in ("lead_days_q5", "lead_days_q50", "lead_days_q95") if not pd.isna(table.loc[i, c])]
+    lead = [
+        table.loc[i, c]
+        for i in table.index[table["criterion"] == "activation"]
+        for c in ("lead_days_q5", "lead_days_q50", "lead_days_q95")
+        if not pd.isna(table.loc[i, c])
+    ]
     assert lead == sorted(lead)
     assert set(table["kind"]) >= {"criterion", "activation", "overflow"}
     assert (table.groupby("scenario")["replicates"].unique().map(list) == [[8]] * 2).all()
@@ -159,15 +194,26 @@ def test_always_crossed_share_is_one():
     assert row["first_date_q5"] <= row["first_date_q50"] <= row["first_date_q95"]
 
 
-@pytest.mark.parametrize(("kwargs", "named"), [
-    ({"scenarios": {"typo": {"variants.new.immune_escap": 0.5}}}, ["scenarios['typo']", "immune_escap"]),
-    ({"scenarios": {"too high": {"variants.new.immune_escape": 1.5}}}, ["too high", "immune_escape"]),
-    ({"vary": {"reporting.ascertainmnt": (0.1, 0.2)}}, ["vary['reporting.ascertainmnt']", "ascertainmnt"]),
-    ({"vary": {"reporting.ascertainment": (0.5, 1.5)}}, ["reporting.ascertainment"]),
-    ({"vary": {"reporting.ascertainment": (0.5,)}}, ["reporting.ascertainment", "(low, high)"]),
-    ({"vary": {"reporting.ascertainment": (0.2, 0.3)},
-      "scenarios": {"x": {"reporting.ascertainment": 0.5}}}, ["scenarios['x']", "reporting.ascertainment"]),
-])
+@pytest.mark.parametrize(
+    ("kwargs", "named"),
+    [
+        ({"scenarios": {"typo": {"variants.new.immune_escap": 0.5}}}, ["scenarios['typo']", "immune_escap"]),
+        ({"scenarios": {"too high": {"variants.new.immune_escape": 1.5}}}, ["too high", "immune_escape"]),
+        (
+            {"vary": {"reporting.ascertainmnt": (0.1, 0.2)}},
+            ["vary['reporting.ascertainmnt']", "ascertainmnt"],
+        ),
+        ({"vary": {"reporting.ascertainment": (0.5, 1.5)}}, ["reporting.ascertainment"]),
+        ({"vary": {"reporting.ascertainment": (0.5,)}}, ["reporting.ascertainment", "(low, high)"]),
+        (
+            {
+                "vary": {"reporting.ascertainment": (0.2, 0.3)},
+                "scenarios": {"x": {"reporting.ascertainment": 0.5}},
+            },
+            ["scenarios['x']", "reporting.ascertainment"],
+        ),
+    ],
+)
 def test_bad_keys_raise_config_error_naming_them(kwargs, named):
     with pytest.raises(ConfigError) as err:
         sweep(_cfg(), **kwargs)
@@ -191,8 +237,20 @@ def test_cli_run_with_replicates_writes_summary(tmp_path, capsys):
     from scenarios.cli import main
 
     out = tmp_path / "run"
-    code = main(["run", str(PHONG_THO), "--out", str(out), "--set", "scenario.horizon_days=60",
-                 "--replicates", "2", "--vary", "variants.new.immune_escape=0.4:0.8"])
+    code = main(
+        [
+            "run",
+            str(PHONG_THO),
+            "--out",
+            str(out),
+            "--set",
+            "scenario.horizon_days=60",
+            "--replicates",
+            "2",
+            "--vary",
+            "variants.new.immune_escape=0.4:0.8",
+        ]
+    )
     assert code == 0 and "2 replicates" in capsys.readouterr().out
     assert sorted(p.name for p in out.iterdir()) == ["crossings.csv", "crossings_summary.csv", "results.nc"]
     ds = read_netcdf(out / "results.nc")
@@ -201,10 +259,16 @@ def test_cli_run_with_replicates_writes_summary(tmp_path, capsys):
     assert (summary["replicates"] == 2).all() and "first_date_q50" in summary.columns
 
 
-@pytest.mark.parametrize("argv", [["--replicates", "0"], ["--replicates", "two"],
-                                  ["--vary", "reporting.ascertainmnt=0.1:0.2"],
-                                  ["--vary", "reporting.ascertainment=0.3:0.1"],
-                                  ["--replicates", "2", "--report"]])
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["--replicates", "0"],
+        ["--replicates", "two"],
+        ["--vary", "reporting.ascertainmnt=0.1:0.2"],
+        ["--vary", "reporting.ascertainment=0.3:0.1"],
+        ["--replicates", "2", "--report"],
+    ],
+)
 def test_cli_bad_sweep_options_exit_2_and_write_nothing(tmp_path, capsys, argv):
     from scenarios.cli import main
 

@@ -43,10 +43,16 @@ def test_rolling_mean_of_stock_and_extra_dims():
     np.testing.assert_allclose(rolling_mean(x, min_periods=1)[:3], [0.0, 0.5, 1.0])
 
 
-@pytest.mark.parametrize(("count", "population", "expected"), [
-    (450, 100_000, 450.0), (45, 10_000, 450.0), (900, 200_000, 450.0), (32, 80_000, 40.0),
-    (1, 1_723_067, 1e5 / 1_723_067),
-])
+@pytest.mark.parametrize(
+    ("count", "population", "expected"),
+    [
+        (450, 100_000, 450.0),
+        (45, 10_000, 450.0),
+        (900, 200_000, 450.0),
+        (32, 80_000, 40.0),
+        (1, 1_723_067, 1e5 / 1_723_067),
+    ],
+)
 def test_per_100k_arithmetic_is_exact_when_the_rate_is_representable(count, population, expected):
     assert per_100k(count, population) == expected
 
@@ -56,10 +62,17 @@ def test_per_100k_rejects_a_zero_population():
         per_100k(1.0, 0)
 
 
-@pytest.mark.parametrize(("op", "expected"), [
-    (">", [False, False, True]), ("≥", [False, True, True]), (">=", [False, True, True]),
-    ("<", [True, False, False]), ("≤", [True, True, False]), ("<=", [True, True, False]),
-])
+@pytest.mark.parametrize(
+    ("op", "expected"),
+    [
+        (">", [False, False, True]),
+        ("≥", [False, True, True]),
+        (">=", [False, True, True]),
+        ("<", [True, False, False]),
+        ("≤", [True, True, False]),
+        ("<=", [True, True, False]),
+    ],
+)
 def test_strict_and_inclusive_operators_differ_exactly_at_equality(op, expected):
     assert compare(np.array([449.0, 450.0, 451.0]), op, 450).tolist() == expected
 
@@ -100,15 +113,29 @@ def test_activation_any_k_of_n_all():
 
 
 def _set(activation_rule="any", k=None, sustained_days=1):
-    return ThresholdSet.model_validate({
-        "name": "test", "activation": activation_rule, "k": k,
-        "criteria": [
-            {"name": "cases", "indicator": "cases_7d_per_100k", "operator": ">", "value": 450,
-             "sustained_days": sustained_days},
-            {"name": "oxygen", "indicator": "oxygen_patients_7d_avg_per_100k", "operator": ">", "value": 32},
-            {"name": "beds", "indicator": "free_covid_beds_per_100k", "operator": "<", "value": 10},
-        ],
-    })
+    return ThresholdSet.model_validate(
+        {
+            "name": "test",
+            "activation": activation_rule,
+            "k": k,
+            "criteria": [
+                {
+                    "name": "cases",
+                    "indicator": "cases_7d_per_100k",
+                    "operator": ">",
+                    "value": 450,
+                    "sustained_days": sustained_days,
+                },
+                {
+                    "name": "oxygen",
+                    "indicator": "oxygen_patients_7d_avg_per_100k",
+                    "operator": ">",
+                    "value": 32,
+                },
+                {"name": "beds", "indicator": "free_covid_beds_per_100k", "operator": "<", "value": 10},
+            ],
+        }
+    )
 
 
 def test_evaluate_applies_each_criterion_and_the_rule():
@@ -127,15 +154,26 @@ def test_evaluate_applies_each_criterion_and_the_rule():
 
 
 def test_level_table_highest_met_level_else_lowest():
-    levels = Levels.model_validate({"level": [
-        {"level": 2, "criteria": [{"indicator": "cases_7d_per_100k", "operator": "≥", "value": 20}]},
-        {"level": 3, "criteria": [{"indicator": "cases_7d_per_100k", "operator": "≥", "value": 50}]},
-        {"level": 4, "rule": "any", "criteria": [
-            {"indicator": "cases_7d_per_100k", "operator": "≥", "value": 150},
-            {"indicator": "free_covid_beds_per_100k", "operator": "<", "value": 10}]},
-    ]})
-    values = {"cases_7d_per_100k": np.array([np.nan, 19.9, 20, 49, 50, 149, 150, 10]),
-              "free_covid_beds_per_100k": np.array([50, 50, 50, 50, 50, 50, 50, 9.0])}
+    levels = Levels.model_validate(
+        {
+            "level": [
+                {"level": 2, "criteria": [{"indicator": "cases_7d_per_100k", "operator": "≥", "value": 20}]},
+                {"level": 3, "criteria": [{"indicator": "cases_7d_per_100k", "operator": "≥", "value": 50}]},
+                {
+                    "level": 4,
+                    "rule": "any",
+                    "criteria": [
+                        {"indicator": "cases_7d_per_100k", "operator": "≥", "value": 150},
+                        {"indicator": "free_covid_beds_per_100k", "operator": "<", "value": 10},
+                    ],
+                },
+            ]
+        }
+    )
+    values = {
+        "cases_7d_per_100k": np.array([np.nan, 19.9, 20, 49, 50, 149, 150, 10]),
+        "free_covid_beds_per_100k": np.array([50, 50, 50, 50, 50, 50, 50, 9.0]),
+    }
     assert levels_series(values, levels).tolist() == [1, 1, 2, 2, 3, 3, 4, 4]
 
 
@@ -152,12 +190,24 @@ def test_tracker_day_by_day_equals_post_hoc_exactly():
     }
     population = 1_234_567
     ts = _set("k_of_n", 2, sustained_days=2)
-    levels = Levels.model_validate({"level": [
-        {"level": 3, "rule": "all", "criteria": [
-            {"indicator": "cases_7d_per_100k", "operator": "≥", "value": 80},
-            {"indicator": "free_covid_beds_per_100k", "operator": "<", "value": 15}]},
-        {"level": 2, "criteria": [{"indicator": "cases_7d_per_100k", "operator": "≥", "value": 50,
-                                   "sustained_days": 2}]}]})
+    levels = Levels.model_validate(
+        {
+            "level": [
+                {
+                    "level": 3,
+                    "rule": "all",
+                    "criteria": [
+                        {"indicator": "cases_7d_per_100k", "operator": "≥", "value": 80},
+                        {"indicator": "free_covid_beds_per_100k", "operator": "<", "value": 15},
+                    ],
+                },
+                {
+                    "level": 2,
+                    "criteria": [{"indicator": "cases_7d_per_100k", "operator": "≥", "value": 50, "sustained_days": 2}],
+                },
+            ]
+        }
+    )
     tracker = IndicatorTracker(n, population, ts, levels)
     for day in range(n):
         state = tracker.update(day, **{k: v[day] for k, v in raw.items()})

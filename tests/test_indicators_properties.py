@@ -20,13 +20,17 @@ values = st.lists(st.integers(0, 20).map(float), min_size=1, max_size=60)
 @given(values, st.sampled_from(list(OPS)), st.integers(0, 20), st.integers(1, 5))
 def test_first_day_and_days_met_match_brute_force(series, op, threshold, n):
     x = np.array(series) * 10  # rates per 100k on the integer grid, so equality cases occur
-    met = [t >= n - 1 and all(OPS[op](x[s], threshold * 10) for s in range(t - n + 1, t + 1))
-           for t in range(len(x))]
-    ts = {"name": "p", "criteria": [{"indicator": "cases_7d_per_100k", "operator": op,
-                                     "value": threshold * 10, "sustained_days": n}]}
+    met = [t >= n - 1 and all(OPS[op](x[s], threshold * 10) for s in range(t - n + 1, t + 1)) for t in range(len(x))]
+    ts = {
+        "name": "p",
+        "criteria": [{"indicator": "cases_7d_per_100k", "operator": op, "value": threshold * 10, "sustained_days": n}],
+    }
     time = np.datetime64("2026-01-01", "D") + np.arange(len(x)).astype("timedelta64[D]")
-    ds = xr.Dataset({"cases_7d_per_100k": ("time", x)}, coords={"time": time.astype("datetime64[ns]")},
-                    attrs={"population_total": 1e5})
+    ds = xr.Dataset(
+        {"cases_7d_per_100k": ("time", x)},
+        coords={"time": time.astype("datetime64[ns]")},
+        attrs={"population_total": 1e5},
+    )
     row = crossings(ds, ts).iloc[0]
     expected_first = met.index(True) if any(met) else None
     assert (None if pd.isna(row["first_day"]) else int(row["first_day"])) == expected_first

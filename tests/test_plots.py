@@ -128,9 +128,7 @@ def test_compare_renders_for_shipped_what_ifs():
         ("oxygen_patients", "oxygen_patients_7d_avg_per_100k", "oxygen"),
     ],
 )
-def test_threshold_line_at_configured_value_and_marker_at_crossing_date(
-    set_name, figure, indicator, criterion
-):
+def test_threshold_line_at_configured_value_and_marker_at_crossing_date(set_name, figure, indicator, criterion):
     # The configured value, read from the shipped TOML itself (not from the code under test).
     crit = {c["name"]: c for c in tomllib.loads((THRESHOLD_DIR / f"{set_name}.toml").read_text())["criteria"]}
     value, op = float(crit[criterion]["value"]), crit[criterion]["operator"]
@@ -172,9 +170,7 @@ def test_dashboard_has_each_criterion_of_the_runs_threshold_set():
     assert "Ngày kích hoạt phương án" in text
     if not pd.isna(act):
         lines = by_gid(fig, "activation")
-        assert lines and all(
-            mdates.date2num(ln.get_xdata()[0]) == mdates.date2num(act.to_pydatetime()) for ln in lines
-        )
+        assert lines and all(mdates.date2num(ln.get_xdata()[0]) == mdates.date2num(act.to_pydatetime()) for ln in lines)
         assert plots.format_date(act, "vi") in text
 
 
@@ -395,7 +391,10 @@ def test_contact_measures_are_shaded_over_their_dates():
     x0, x1 = span.get_x(), span.get_x() + span.get_width()  # a Rectangle in data x, axes y
     assert x0 == mdates.date2num(pd.Timestamp("2027-02-01"))
     assert x1 == mdates.date2num(pd.Timestamp("2027-03-15"))
-    assert "Biện pháp: áp dụng lại 5K, hạn chế tụ tập (re-apply 5K, limit gatherings) (01/02/2027–14/03/2027)" in svg_text(fig)
+    assert (
+        "Biện pháp: áp dụng lại 5K, hạn chế tụ tập (re-apply 5K, limit gatherings) (01/02/2027–14/03/2027)"
+        in svg_text(fig)
+    )
     # A triggered policy in force from day 50 to day 69 is shaded too.
     import xarray as xr
 
@@ -419,11 +418,7 @@ def test_compare_marks_the_median_and_range_of_replicate_crossing_dates():
     fig = plots.compare({"ABM": reps, "SEIR": synthetic_results()}, lang="vi")
     days = []
     for p in peaks:
-        series = (
-            rolling7(synthetic_results(peak=p)["new_reported_cases"].sum("age_group").values)
-            * 1e5
-            / POPULATION
-        )
+        series = rolling7(synthetic_results(peak=p)["new_reported_cases"].sum("age_group").values) * 1e5 / POPULATION
         days.append(expected_first_crossing(series, ">", 450.0))
     dates = [pd.Timestamp(reps.time.values[d]) for d in days]
     (marker,) = by_gid(fig, "crossing:ABM")

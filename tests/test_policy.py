@@ -34,13 +34,33 @@ def test_contacts_in_force_from_trigger_day_plus_delay_until_the_end():
 def test_deescalation_after_n_quiet_days_and_no_refire_without_repeat():
     p = Policy(name="5K", action="contacts", community=0.5, deescalate_after_days=3)
     eng = PolicyEngine([p], 16)
-    trigger = [True, True, False, True, False, False, False, False, True, True, True, True, False, False,
-               False, False]
+    trigger = [
+        True,
+        True,
+        False,
+        True,
+        False,
+        False,
+        False,
+        False,
+        True,
+        True,
+        True,
+        True,
+        False,
+        False,
+        False,
+        False,
+    ]
     contacts, _ = _run(eng, trigger)
     # triggered day 0, in force day 1; quiet days 4,5,6 -> lift decided on day 6, off from day 7; fires once.
     assert contacts.tolist() == [1.0] + [0.5] * 6 + [1.0] * 9
-    assert [(e.day, e.event) for e in eng.events] == [(0, "triggered"), (1, "in_force"), (6, "lift_decided"),
-                                                       (7, "ended")]
+    assert [(e.day, e.event) for e in eng.events] == [
+        (0, "triggered"),
+        (1, "in_force"),
+        (6, "lift_decided"),
+        (7, "ended"),
+    ]
 
 
 def test_repeat_fires_again_after_lifting():
@@ -55,8 +75,7 @@ def test_repeat_fires_again_after_lifting():
 
 def test_vaccination_campaign_doses_for_its_duration():
     doses = (0, 0, 0, 0, 0, 100, 200, 300, 50)
-    p = Policy(name="booster", action="vaccination", doses_per_day_by_age=doses, duration_days=4,
-               delay_days=2)
+    p = Policy(name="booster", action="vaccination", doses_per_day_by_age=doses, duration_days=4, delay_days=2)
     eng = PolicyEngine([p], 12)
     _, given = _run(eng, [False, True] + [True] * 10)
     assert given.tolist() == [0, 0, 0] + [650.0] * 4 + [0] * 5  # triggered day 1, days 3..6
@@ -67,8 +86,7 @@ def test_vaccination_campaign_doses_for_its_duration():
 def test_surge_activates_the_capacity_step_on_the_effective_day():
     calls = []
     p = Policy(name="field hospital", action="surge", step="field", delay_days=2, trigger="oxygen")
-    eng = PolicyEngine([p], 10, activate=lambda step, day: calls.append((step, day)) or True,
-                       surge_steps=["field"])
+    eng = PolicyEngine([p], 10, activate=lambda step, day: calls.append((step, day)) or True, surge_steps=["field"])
     _run(eng, [False] * 5 + [True] * 5, key="oxygen")
     assert calls == [("field", 7)]
 
@@ -93,9 +111,10 @@ def test_no_trigger_no_events_and_empty_actions_table():
     eng = PolicyEngine([Policy(name="5K", action="contacts", community=0.5)], 5)
     contacts, _ = _run(eng, [False] * 5)
     assert (contacts == 1).all() and eng.events == [] and not eng.event_flags.any()
-    ds = xr.Dataset({"policy_event": (("time", "policy"), eng.event_flags.astype(float))},
-                    coords={"time": np.arange("2026-01-01", "2026-01-06", dtype="datetime64[D]"),
-                            "policy": eng.names})
+    ds = xr.Dataset(
+        {"policy_event": (("time", "policy"), eng.event_flags.astype(float))},
+        coords={"time": np.arange("2026-01-01", "2026-01-06", dtype="datetime64[D]"), "policy": eng.names},
+    )
     table = actions(ds)
     assert table.empty and list(table.columns) == ["date", "day", "policy", "action", "trigger", "event"]
 
@@ -105,11 +124,21 @@ def test_actions_table_from_results_flags():
     eng = PolicyEngine([p], 10)
     _run(eng, [False, True, True, False, False, False, False, False, False, False])
     time = np.arange("2026-01-01", "2026-01-11", dtype="datetime64[D]").astype("datetime64[ns]")
-    ds = xr.Dataset({"policy_event": (("time", "policy"), eng.event_flags.astype(float))},
-                    coords={"time": time, "day": ("time", np.arange(10)), "policy": eng.names,
-                            "policy_action": ("policy", ["contacts"]),
-                            "policy_trigger": ("policy", ["activation"])})
+    ds = xr.Dataset(
+        {"policy_event": (("time", "policy"), eng.event_flags.astype(float))},
+        coords={
+            "time": time,
+            "day": ("time", np.arange(10)),
+            "policy": eng.names,
+            "policy_action": ("policy", ["contacts"]),
+            "policy_trigger": ("policy", ["activation"]),
+        },
+    )
     table = actions(ds)
-    assert table[["day", "event"]].values.tolist() == [[1, "triggered"], [3, "in_force"], [4, "lift_decided"],
-                                                       [5, "ended"]]
+    assert table[["day", "event"]].values.tolist() == [
+        [1, "triggered"],
+        [3, "in_force"],
+        [4, "lift_decided"],
+        [5, "ended"],
+    ]
     assert (table["action"] == "contacts").all() and str(table.loc[0, "date"].date()) == "2026-01-02"

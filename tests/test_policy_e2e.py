@@ -19,8 +19,14 @@ from scenarios.results import read_netcdf, write_netcdf
 from .conftest import CONFIGS, homogeneous
 
 HORIZON = {"scenario": {"name": "t", "start_date": "2026-01-01", "horizon_days": 200}}
-FIVE_K = {"name": "re-apply 5K", "trigger": "cases", "action": "contacts", "community": 0.4, "work": 0.6,
-          "delay_days": 3}
+FIVE_K = {
+    "name": "re-apply 5K",
+    "trigger": "cases",
+    "action": "contacts",
+    "community": 0.4,
+    "work": 0.6,
+    "delay_days": 3,
+}
 
 
 def _peak_and_day(ds):
@@ -58,7 +64,9 @@ def test_fired_actions_are_recorded_with_dates(with_5k):
     assert list(table.columns) == ["date", "day", "policy", "action", "trigger", "event"]
     fired = crossings(with_5k).set_index("criterion").loc["cases", "first_day"]
     assert table[["policy", "event", "day"]].values.tolist() == [
-        ["re-apply 5K", "triggered", fired], ["re-apply 5K", "in_force", fired + 3]]
+        ["re-apply 5K", "triggered", fired],
+        ["re-apply 5K", "in_force", fired + 3],
+    ]
     assert table.loc[0, "date"] == pd.Timestamp("2026-01-01") + pd.Timedelta(days=int(fired))
     assert (table["action"] == "contacts").all() and (table["trigger"] == "cases").all()
     assert with_5k.policy_in_force.sel(policy="re-apply 5K").values[fired + 3 :].all()
@@ -78,12 +86,19 @@ def test_loop_and_post_hoc_agree_and_survive_a_netcdf_round_trip(with_5k, tmp_pa
 
 def test_a_run_with_no_crossing_reports_none():
     # The epidemic-driven criteria of the provincial set (cases > 450, oxygen > 32), on a dying epidemic.
-    inline = {"name": "epidemic only", "criteria": [
-        {"name": "cases", "indicator": "cases_7d_per_100k", "operator": ">", "value": 450},
-        {"name": "oxygen", "indicator": "oxygen_patients_7d_avg_per_100k", "operator": ">", "value": 32}]}
-    quiet = homogeneous(scenario={"name": "q", "start_date": "2026-01-01", "horizon_days": 60},
-                        variants={"resident": {"r0": 0.8, "initial_infections": 10}}, policies=[FIVE_K],
-                        thresholds={"inline": inline})
+    inline = {
+        "name": "epidemic only",
+        "criteria": [
+            {"name": "cases", "indicator": "cases_7d_per_100k", "operator": ">", "value": 450},
+            {"name": "oxygen", "indicator": "oxygen_patients_7d_avg_per_100k", "operator": ">", "value": 32},
+        ],
+    }
+    quiet = homogeneous(
+        scenario={"name": "q", "start_date": "2026-01-01", "horizon_days": 60},
+        variants={"resident": {"r0": 0.8, "initial_infections": 10}},
+        policies=[FIVE_K],
+        thresholds={"inline": inline},
+    )
     ds = scenarios.run(quiet)
     df = crossings(ds)
     crit = df[df["kind"].isin(["criterion", "activation"])]
@@ -93,8 +108,13 @@ def test_a_run_with_no_crossing_reports_none():
 
 
 def test_surge_policy_opens_a_capacity_step_after_its_lead_time():
-    surge = {"name": "field", "trigger": "oxygen", "action": "surge", "step": "field hospitals",
-             "delay_days": 1}
+    surge = {
+        "name": "field",
+        "trigger": "oxygen",
+        "action": "surge",
+        "step": "field hospitals",
+        "delay_days": 1,
+    }
     cfg = scenarios.load_config(CONFIGS / "ha_noi_new_variant.toml", overrides={"policies": [surge]})
     ds = scenarios.run(cfg)
     base = scenarios.run(scenarios.load_config(CONFIGS / "ha_noi_new_variant.toml", overrides={"policies": []}))
@@ -108,10 +128,20 @@ def test_surge_policy_opens_a_capacity_step_after_its_lead_time():
 
 def test_booster_campaign_moves_people_to_dose3():
     doses = [0, 0, 0, 0, 0, 1000, 1000, 1000, 1000]
-    campaign = {"name": "boost", "trigger": "cases", "action": "vaccination", "doses_per_day_by_age": doses,
-                "duration_days": 10, "delay_days": 1}
-    cfg = homogeneous(**HORIZON, immunity={"coverage_dose2_by_age": [0.8] * 9, "ve_infection_prior": 1.0},
-                      policies=[campaign], thresholds={"override": {"cases": {"value": 20}}})
+    campaign = {
+        "name": "boost",
+        "trigger": "cases",
+        "action": "vaccination",
+        "doses_per_day_by_age": doses,
+        "duration_days": 10,
+        "delay_days": 1,
+    }
+    cfg = homogeneous(
+        **HORIZON,
+        immunity={"coverage_dose2_by_age": [0.8] * 9, "ve_infection_prior": 1.0},
+        policies=[campaign],
+        thresholds={"override": {"cases": {"value": 20}}},
+    )
     ds = scenarios.run(cfg)
     fired = int(crossings(ds).set_index("criterion").loc["cases", "first_day"])
     dose3 = ds.n_by_immunity.sel(immunity="dose3").sum("age_group").values
@@ -126,11 +156,14 @@ def test_unknown_trigger_and_step_are_config_errors():
         scenarios.run(homogeneous(**HORIZON, policies=[bad]))
 
 
-LEVELS = {"source": "test table", "level": [
-    {"level": 2, "criteria": [{"indicator": "cases_7d_per_100k", "operator": "≥", "value": 20}]},
-    {"level": 3, "criteria": [{"indicator": "cases_7d_per_100k", "operator": "≥", "value": 50}]},
-    {"level": 4, "criteria": [{"indicator": "cases_7d_per_100k", "operator": "≥", "value": 150}]},
-]}
+LEVELS = {
+    "source": "test table",
+    "level": [
+        {"level": 2, "criteria": [{"indicator": "cases_7d_per_100k", "operator": "≥", "value": 20}]},
+        {"level": 3, "criteria": [{"indicator": "cases_7d_per_100k", "operator": "≥", "value": 50}]},
+        {"level": 4, "criteria": [{"indicator": "cases_7d_per_100k", "operator": "≥", "value": 150}]},
+    ],
+}
 
 
 def test_epidemic_level_in_results_drives_a_level_trigger():
@@ -148,9 +181,12 @@ def test_epidemic_level_in_results_drives_a_level_trigger():
 
 
 def test_crossings_of_stacked_replicates_match_each_run():
-    runs = [scenarios.run(scenarios.load_config(CONFIGS / "phong_tho_new_variant.toml",
-                                                overrides={"reporting.ascertainment": a}))
-            for a in (0.25, 0.1)]  # different crossing dates (cases) and the same overflow
+    runs = [
+        scenarios.run(
+            scenarios.load_config(CONFIGS / "phong_tho_new_variant.toml", overrides={"reporting.ascertainment": a})
+        )
+        for a in (0.25, 0.1)
+    ]  # different crossing dates (cases) and the same overflow
     stacked = xr.concat(runs, dim=pd.Index([1, 2], name="replicate"))
     both = crossings(stacked)
     assert both.loc[both["criterion"] == "cases", "first_day"].nunique() == 2

@@ -30,8 +30,17 @@ def test_prem_grouping_preserves_total_contacts():
         assert (grouped.sum(1) * groups).sum() == pytest.approx((m16.sum(1) * fine16).sum(), rel=1e-12)
 
 
-@pytest.mark.parametrize("kw", [{"province": "An Giang"}, {"province": "Lai Châu", "total": 80_000,
-                                                           "age_shares": [0.22, 0.18, 0.16, 0.15, 0.11, 0.08, 0.06, 0.03, 0.01]}])
+@pytest.mark.parametrize(
+    "kw",
+    [
+        {"province": "An Giang"},
+        {
+            "province": "Lai Châu",
+            "total": 80_000,
+            "age_shares": [0.22, 0.18, 0.16, 0.15, 0.11, 0.08, 0.06, 0.03, 0.01],
+        },
+    ],
+)
 def test_contacts_are_reciprocal_for_the_area(kw):
     pop = build_population(PopulationConfig(**kw))
     for c in pop.contacts.values():

@@ -16,9 +16,7 @@ from ._synthetic_results import M3_PER_CYLINDER, synthetic_results
 from .conftest import CONFIGS
 
 FIGURE_FILES = sorted(f"{name}.{ext}" for name in [*plots.FIGURES, "tables"] for ext in ("png", "pdf", "svg"))
-BUNDLE = sorted(
-    FIGURE_FILES + ["annex.pdf", "crossings.csv", "crossings.md", "key_numbers.csv", "key_numbers.md"]
-)
+BUNDLE = sorted(FIGURE_FILES + ["annex.pdf", "crossings.csv", "crossings.md", "key_numbers.csv", "key_numbers.md"])
 
 
 def _pdf_text(path) -> str:
@@ -144,9 +142,7 @@ def test_key_numbers_against_the_results():
     i = demand.argmax()
     assert k.loc["peak_oxygen_demand_m3_per_day", "value"] == pytest.approx(demand.max())
     assert k.loc["peak_oxygen_demand_m3_per_day", "date"] == pd.Timestamp(ds.time.values[i])
-    assert k.loc["peak_oxygen_demand_cylinders_per_day", "value"] == pytest.approx(
-        demand.max() / M3_PER_CYLINDER
-    )
+    assert k.loc["peak_oxygen_demand_cylinders_per_day", "value"] == pytest.approx(demand.max() / M3_PER_CYLINDER)
     icu = (ds.census_icu + ds.unmet_icu).sum("age_group").values
     assert k.loc["peak_icu_need", "value"] == pytest.approx(icu.max())
     assert k.loc["icu_staffed_at_peak", "value"] == ds.icu_staffed_available.values[icu.argmax()]
@@ -173,9 +169,7 @@ def test_formatted_tables_use_vietnamese_conventions():
         "Số ngày đạt",
         "Số ngày trước quá tải",
     ]
-    assert (
-        cross.iloc[0, 0] == "Số ca mắc mới trong 7 ngày trên 100.000 dân" and cross.iloc[0, 2] == "21/02/2027"
-    )
+    assert cross.iloc[0, 0] == "Số ca mắc mới trong 7 ngày trên 100.000 dân" and cross.iloc[0, 2] == "21/02/2027"
 
 
 def test_report_refuses_results_of_several_runs(tmp_path, capsys):

@@ -13,8 +13,9 @@ from .conftest import CONFIGS
 
 
 def test_netcdf_round_trip_keeps_dates_values_and_attrs(tmp_path):
-    ds = scenarios.run(scenarios.load_config(CONFIGS / "ha_noi_new_variant.toml",
-                                             overrides={"scenario.horizon_days": 20}))
+    ds = scenarios.run(
+        scenarios.load_config(CONFIGS / "ha_noi_new_variant.toml", overrides={"scenario.horizon_days": 20})
+    )
     back = read_netcdf(write_netcdf(ds, tmp_path / "r.nc"))
     xr.testing.assert_allclose(ds, back)
     assert back.time.dtype == np.dtype("datetime64[ns]")

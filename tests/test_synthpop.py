@@ -24,8 +24,7 @@ def synth(pop):
 def _pair_counts(of_agent, band, n_age=9):
     """Independent count of ordered pairs (i, j) of distinct agents sharing a group, by band (sparse)."""
     inside = np.flatnonzero(of_agent >= 0)
-    m = sp.csr_matrix((np.ones(len(inside)), (of_agent[inside], inside)),
-                      shape=(of_agent.max() + 1, len(band)))
+    m = sp.csr_matrix((np.ones(len(inside)), (of_agent[inside], inside)), shape=(of_agent.max() + 1, len(band)))
     a = sp.csr_matrix((np.ones(len(band)), (np.arange(len(band)), band)), shape=(len(band), n_age))
     per_group = (m @ a).toarray()  # agents of each band per group
     return per_group.T @ per_group - np.diag(per_group.sum(axis=0))

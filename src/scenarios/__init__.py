@@ -4,10 +4,10 @@ Project new-variant epidemics with an age-structured SEIR or an agent-based engi
 ICU needs with provincial capacity, and tell when a surge plan's thresholds would be crossed.
 """
 
+from . import plots  # noqa: E402,I001 - figures (matplotlib is imported inside its functions only)
 from .config import ConfigError, load_config
 from .ensemble import sweep
 from .indicators import crossings
 from .simulate import run
-from . import plots  # noqa: E402,I001 - figures (matplotlib is imported inside its functions only)
 
 __all__ = ["ConfigError", "crossings", "load_config", "plots", "run", "sweep"]

@@ -159,9 +159,7 @@ class HealthSystem:
         activation counts). Raises ``KeyError`` for an unknown name.
         """
         if step_name not in self._steps:
-            raise KeyError(
-                f"unknown surge step {step_name!r}; configured: {', '.join(self._steps) or 'none'}"
-            )
+            raise KeyError(f"unknown surge step {step_name!r}; configured: {', '.join(self._steps) or 'none'}")
         if step_name in self._activated and self._activated[step_name] <= day:
             return False
         self._activated[step_name] = day
@@ -173,9 +171,7 @@ class HealthSystem:
 
     def in_service(self, day: int) -> list[str]:
         """Names of the surge steps in service on ``day``."""
-        return [
-            name for name, start in self._activated.items() if start + self._steps[name].lead_time_days <= day
-        ]
+        return [name for name, start in self._activated.items() if start + self._steps[name].lead_time_days <= day]
 
     def on(self, day: int, prevalence: float = 0.0) -> CapacityDay:
         """Capacity on ``day`` given community ``prevalence`` (infectious people / population)."""

@@ -426,9 +426,7 @@ class Care:
             icu_places - self.icu.total().sum(), self.un_icu if queue else None, arrivals[ICU]
         )
         self._treat(self.icu, waiting, new, self.p_die_icu, self.p_die_un_icu, k.icu_live, k.icu_die)
-        self._untreat(
-            self.un_icu, no_icu, out_icu, self.p_die_icu, self.p_die_un_icu, k.un_icu_live, k.un_icu_die
-        )
+        self._untreat(self.un_icu, no_icu, out_icu, self.p_die_icu, self.p_die_un_icu, k.un_icu_live, k.un_icu_die)
         new_icu, displaced_icu = new + waiting.sum(axis=0), out_icu.sum(axis=0)
         new_unmet_icu = no_icu + displaced_icu
 
@@ -453,9 +451,7 @@ class Care:
         census_ox, census_icu = self.ward.total(), self.icu.total()
         unmet_ox, unmet_icu = self.un_ox.total(), self.un_icu.total()
         used = census_ox.sum() * self.use_ox + census_icu.sum() * self.use_icu
-        demand = (census_ox.sum() + unmet_ox.sum()) * self.use_ox + (
-            census_icu.sum() + unmet_icu.sum()
-        ) * self.use_icu
+        demand = (census_ox.sum() + unmet_ox.sum()) * self.use_ox + (census_icu.sum() + unmet_icu.sum()) * self.use_icu
         deaths_without = un_ox_due[DIE] + un_icu_due[DIE]
         f = lambda x: np.asarray(x, dtype=float)  # noqa: E731
         return {
@@ -489,9 +485,7 @@ class Care:
             "beds_icu_available": f(cap.beds_icu),
             "icu_staffed_available": f(cap.icu_staffed),
             # Free places that could take a patient today: a bed without oxygen cannot treat tier 2 or 3.
-            "beds_covid_free": f(
-                max(ward_places - census_ox.sum(), 0.0) + max(icu_places - census_icu.sum(), 0.0)
-            ),
+            "beds_covid_free": f(max(ward_places - census_ox.sum(), 0.0) + max(icu_places - census_icu.sum(), 0.0)),
             "icu_staffed_free": f(max(cap.icu_staffed - census_icu.sum(), 0.0)),
             "staff_absence": f(cap.staff_absence),
         }

@@ -30,16 +30,32 @@ def _parser() -> argparse.ArgumentParser:
     r = sub.add_parser("run", help="run a config and write DIR/results.nc")
     r.add_argument("config", type=Path, help="what-if config file (TOML)")
     r.add_argument("--out", type=Path, default=None, help="output folder (default: runs/<config name>)")
-    r.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
-                   help="override a config value, e.g. --set variants.new.immune_escape=0.5 (repeatable)")
+    r.add_argument(
+        "--set",
+        dest="overrides",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="override a config value, e.g. --set variants.new.immune_escape=0.5 (repeatable)",
+    )
     r.add_argument("--engine", choices=["seir", "abm"], default="seir", help="transmission engine")
     r.add_argument("--seed", type=int, default=0, help="random seed (stochastic parts)")
-    r.add_argument("--replicates", type=_positive_int, default=1, metavar="N",
-                   help="N runs, seeds spawned from --seed; N > 1 (or --vary) writes results.nc with a "
-                   "replicate dim, crossings.csv by replicate and crossings_summary.csv")
-    r.add_argument("--vary", action="append", default=[], metavar="KEY=LOW:HIGH",
-                   help="draw KEY uniformly in [LOW, HIGH] for each replicate, e.g. "
-                   "--vary variants.new.immune_escape=0.4:0.8 (repeatable)")
+    r.add_argument(
+        "--replicates",
+        type=_positive_int,
+        default=1,
+        metavar="N",
+        help="N runs, seeds spawned from --seed; N > 1 (or --vary) writes results.nc with a "
+        "replicate dim, crossings.csv by replicate and crossings_summary.csv",
+    )
+    r.add_argument(
+        "--vary",
+        action="append",
+        default=[],
+        metavar="KEY=LOW:HIGH",
+        help="draw KEY uniformly in [LOW, HIGH] for each replicate, e.g. "
+        "--vary variants.new.immune_escape=0.4:0.8 (repeatable)",
+    )
     r.add_argument("--progress", action="store_true", help="show a progress bar")
     r.add_argument("--report", action="store_true", help="also write the annex bundle into DIR/report/")
     r.add_argument("--lang", choices=["vi", "en"], default="vi", help="language of the report (default vi)")
@@ -51,8 +67,14 @@ def _parser() -> argparse.ArgumentParser:
 
     v = sub.add_parser("validate", help="check a config and print what it resolves to")
     v.add_argument("config", type=Path, help="what-if config file (TOML)")
-    v.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
-                   help="override a config value (repeatable)")
+    v.add_argument(
+        "--set",
+        dest="overrides",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="override a config value (repeatable)",
+    )
     v.add_argument("--show", action="store_true", help="print the resolved config, every default included (JSON)")
     return p
 
@@ -117,8 +139,12 @@ def _parse_vary(items: list[str]) -> dict[str, tuple[float, float]]:
         lo, hi = parts["lo"], parts["hi"]
         numbers = all(isinstance(x, int | float) and not isinstance(x, bool) for x in (lo, hi))
         if not key.strip() or ":" not in bounds or not numbers or lo > hi:
-            raise ConfigError([f"--vary {item!r}: expected KEY=LOW:HIGH with numbers LOW <= HIGH, "
-                               "e.g. variants.new.immune_escape=0.4:0.8"])
+            raise ConfigError(
+                [
+                    f"--vary {item!r}: expected KEY=LOW:HIGH with numbers LOW <= HIGH, "
+                    "e.g. variants.new.immune_escape=0.4:0.8"
+                ]
+            )
         out[key.strip()] = (lo, hi)
     return out
 
@@ -130,19 +156,34 @@ def _run_sweep(args: argparse.Namespace) -> int:
     if args.report:
         raise ReportError("--report draws one run; it cannot be combined with --replicates > 1 or --vary")
     out = args.out or Path("runs") / args.config.stem
-    ds = sweep(config, vary=vary, replicates=args.replicates, engine=args.engine, seed=args.seed,
-               progress=args.progress)
+    ds = sweep(
+        config,
+        vary=vary,
+        replicates=args.replicates,
+        engine=args.engine,
+        seed=args.seed,
+        progress=args.progress,
+    )
     table, summary_table = crossings(ds), summarise_crossings(ds)
-    written = [write_netcdf(ds, out / "results.nc"), write_crossings(table, out / "crossings.csv"),
-               write_atomic(out / "crossings_summary.csv",
-                            lambda tmp: summary_table.to_csv(tmp, index=False, date_format="%Y-%m-%d"))]
+    written = [
+        write_netcdf(ds, out / "results.nc"),
+        write_crossings(table, out / "crossings.csv"),
+        write_atomic(
+            out / "crossings_summary.csv",
+            lambda tmp: summary_table.to_csv(tmp, index=False, date_format="%Y-%m-%d"),
+        ),
+    ]
     n = ds.sizes["replicate"]
-    print(f"{ds.attrs['scenario_name']} — {ds.attrs['area_name']} ({ds.attrs['population_total']:,.0f} "
-          f"people), engine {ds.attrs['engine']}, {n} replicates (seed {args.seed})")
+    print(
+        f"{ds.attrs['scenario_name']} — {ds.attrs['area_name']} ({ds.attrs['population_total']:,.0f} "
+        f"people), engine {ds.attrs['engine']}, {n} replicates (seed {args.seed})"
+    )
     print("surge-plan thresholds: runs crossing within the horizon; first date 5% / 50% / 95% of runs")
     for _, r in summary_table[summary_table["kind"] != "level"].iterrows():
-        dates = ", ".join("after the horizon" if pd.isna(r[f"first_date_{q}"]) else
-                          f"{r[f'first_date_{q}']:%Y-%m-%d}" for q in ("q5", "q50", "q95"))
+        dates = ", ".join(
+            "after the horizon" if pd.isna(r[f"first_date_{q}"]) else f"{r[f'first_date_{q}']:%Y-%m-%d}"
+            for q in ("q5", "q50", "q95")
+        )
         print(f"  {r['criterion']:<16} {r['crossed']}/{n}  {dates}")
     print(f"  written: {', '.join(str(p) for p in written)}")
     return 0
@@ -156,9 +197,11 @@ def _run(args: argparse.Namespace) -> int:
     ds = run(config, engine=args.engine, seed=args.seed, progress=args.progress)
     path = write_netcdf(ds, out / "results.nc")
     table = crossings(ds)
-    written = [path, write_crossings(table, out / "crossings.csv"),
-               write_atomic(out / "actions.csv", lambda tmp: actions(ds).to_csv(tmp, index=False,
-                                                                               date_format="%Y-%m-%d"))]
+    written = [
+        path,
+        write_crossings(table, out / "crossings.csv"),
+        write_atomic(out / "actions.csv", lambda tmp: actions(ds).to_csv(tmp, index=False, date_format="%Y-%m-%d")),
+    ]
     print(summary(ds, table))
     print(f"  written: {', '.join(str(p) for p in written)}")
     if args.report:

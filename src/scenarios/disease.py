@@ -94,11 +94,16 @@ class Disease:
 
 
 def _initial_strata(cfg: Config, sizes: np.ndarray) -> np.ndarray:
-    """People by stratum on day 0: boosted -> dose3; else previously infected -> infected_resident;
-    else two doses -> dose2 (prior infection independent of a primary series); the rest naive. Then the
-    configured share of every protected stratum starts in ``waned``."""
+    """Return people by stratum on day 0.
+
+    Boosted -> dose3; else previously infected -> infected_resident; else two doses -> dose2 (prior
+    infection independent of a primary series); the rest naive. Then the configured share of every
+    protected stratum starts in ``waned``.
+    """
     im = cfg.immunity
-    d2, d3, prior = (np.array(x) for x in (im.coverage_dose2_by_age, im.coverage_dose3_by_age, im.prior_infection_by_age))
+    d2, d3, prior = (
+        np.array(x) for x in (im.coverage_dose2_by_age, im.coverage_dose3_by_age, im.prior_infection_by_age)
+    )
     unboosted = np.maximum(1 - d3, 1e-12)
     shares = np.zeros((len(STRATA), len(sizes)))
     shares[DOSE3] = d3
@@ -114,10 +119,26 @@ def _initial_strata(cfg: Config, sizes: np.ndarray) -> np.ndarray:
 def _protections(cfg: Config) -> tuple[np.ndarray, np.ndarray]:
     """Total VE against infection and against severe disease, shape (n_variant, n_stratum)."""
     im = cfg.immunity
-    ve_inf = np.array([0, im.ve_infection_dose2, im.ve_infection_dose3, im.ve_infection_prior,
-                       im.ve_infection_prior, im.ve_infection_waned])
-    ve_sev = np.array([0, im.ve_severe_dose2, im.ve_severe_dose3, im.ve_severe_prior,
-                       im.ve_severe_prior, im.ve_severe_waned])
+    ve_inf = np.array(
+        [
+            0,
+            im.ve_infection_dose2,
+            im.ve_infection_dose3,
+            im.ve_infection_prior,
+            im.ve_infection_prior,
+            im.ve_infection_waned,
+        ]
+    )
+    ve_sev = np.array(
+        [
+            0,
+            im.ve_severe_dose2,
+            im.ve_severe_dose3,
+            im.ve_severe_prior,
+            im.ve_severe_prior,
+            im.ve_severe_waned,
+        ]
+    )
     inf, sev = [ve_inf], [ve_sev]
     new = cfg.variants.new
     if new is not None:
@@ -129,7 +150,10 @@ def _protections(cfg: Config) -> tuple[np.ndarray, np.ndarray]:
 
 
 def next_generation_matrix(
-    population: Population, beta: float, infectious_days: float, susceptible: np.ndarray,
+    population: Population,
+    beta: float,
+    infectious_days: float,
+    susceptible: np.ndarray,
     multipliers: Mapping[str, float] | None = None,
 ) -> np.ndarray:
     """Next-generation matrix ``K[a, b]``: infections in band ``a`` caused by one infection in band ``b``.

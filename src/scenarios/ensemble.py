@@ -93,16 +93,19 @@ def _check_vary(base: Config, vary: Mapping[str, Any]) -> dict[str, tuple[str, A
         where = f"vary[{key!r}]"
         if isinstance(spec, tuple):
             if len(spec) != 2 or not all(_is_number(x) for x in spec) or not spec[0] <= spec[1]:
-                raise ConfigError([f"{where}: a range must be (low, high) numbers with low <= high "
-                                   f"(got {spec!r}); give a list to sample from listed values"])
+                raise ConfigError(
+                    [
+                        f"{where}: a range must be (low, high) numbers with low <= high "
+                        f"(got {spec!r}); give a list to sample from listed values"
+                    ]
+                )
             kind, values = "range", (spec[0], spec[1])
             probes = list(values)
         elif isinstance(spec, Sequence) and not isinstance(spec, str) and len(spec) > 0:
             kind, values = "choice", list(spec)
             probes = values
         else:
-            raise ConfigError([f"{where}: expected a (low, high) tuple or a non-empty list of values "
-                               f"(got {spec!r})"])
+            raise ConfigError([f"{where}: expected a (low, high) tuple or a non-empty list of values (got {spec!r})"])
         for value in probes:  # unknown keys and out-of-range values fail here, naming the field
             apply_overrides(base, {key: _plain(value)}, where)
         out[key] = (kind, values)
@@ -136,13 +139,18 @@ def _sampled_vars(spec: Mapping[str, Any], draws: list[dict[str, Any]]) -> dict[
     for key in spec:
         values = [d[key] for d in draws]
         info = _field(key)
-        extra = (info.json_schema_extra if info is not None and isinstance(info.json_schema_extra, dict)
-                 else {})
+        extra = info.json_schema_extra if info is not None and isinstance(info.json_schema_extra, dict) else {}
         description = (info.description or key) if info is not None else key
-        attrs = {"units": extra.get("units", "1"), "long_name": f"sampled {key}: {description}",
-                 "parameter": key}
-        data = np.asarray(values, dtype=float) if all(_is_number(v) for v in values) else np.asarray(
-            [str(v) for v in values])
+        attrs = {
+            "units": extra.get("units", "1"),
+            "long_name": f"sampled {key}: {description}",
+            "parameter": key,
+        }
+        data = (
+            np.asarray(values, dtype=float)
+            if all(_is_number(v) for v in values)
+            else np.asarray([str(v) for v in values])
+        )
         out[_sampled_name(key)] = xr.DataArray(data, dims="replicate", attrs=attrs)
     return out
 
@@ -159,8 +167,13 @@ def _check_shared(runs: Mapping[tuple[str, int], xr.Dataset]) -> None:
                 )
 
 
-_CONCAT = {"data_vars": "all", "coords": "minimal", "compat": "equals", "join": "exact",
-           "combine_attrs": "drop_conflicts"}
+_CONCAT = {
+    "data_vars": "all",
+    "coords": "minimal",
+    "compat": "equals",
+    "join": "exact",
+    "combine_attrs": "drop_conflicts",
+}
 
 
 def sweep(
@@ -253,20 +266,32 @@ def sweep(
     for name in scenarios:
         if not isinstance(name, str) or not name:
             raise ConfigError([f"scenarios: names must be non-empty text (got {name!r})"])
-    configs = {name: apply_overrides(base, over, f"scenarios[{name!r}]") if over else base
-               for name, over in scenarios.items()}
+    configs = {
+        name: apply_overrides(base, over, f"scenarios[{name!r}]") if over else base for name, over in scenarios.items()
+    }
     spec = _check_vary(base, vary or {})
     for name, over in scenarios.items():
         clash = dotted_keys(over) & set(spec)
         if clash:
-            raise ConfigError([f"scenarios[{name!r}]: {k}: also in vary; a key is either varied or set by "
-                               "a scenario" for k in sorted(clash)])
+            raise ConfigError(
+                [
+                    f"scenarios[{name!r}]: {k}: also in vary; a key is either varied or set by a scenario"
+                    for k in sorted(clash)
+                ]
+            )
 
     root = seed if isinstance(seed, np.random.SeedSequence) else np.random.SeedSequence(seed)
-    children = [np.random.SeedSequence(root.entropy, spawn_key=(*root.spawn_key, k),
-                                       pool_size=root.pool_size) for k in range(replicates)]
-    draws = [_draw(spec, np.random.SeedSequence([root.entropy, VARY_TAG], spawn_key=(*root.spawn_key, k),
-                                                pool_size=root.pool_size)) for k in range(replicates)]
+    children = [
+        np.random.SeedSequence(root.entropy, spawn_key=(*root.spawn_key, k), pool_size=root.pool_size)
+        for k in range(replicates)
+    ]
+    draws = [
+        _draw(
+            spec,
+            np.random.SeedSequence([root.entropy, VARY_TAG], spawn_key=(*root.spawn_key, k), pool_size=root.pool_size),
+        )
+        for k in range(replicates)
+    ]
     tasks = {}
     for name, cfg in configs.items():
         for k in range(replicates):
@@ -288,15 +313,20 @@ def sweep(
     _check_shared(results)
 
     reps = pd.Index(range(replicates), name="replicate")
-    blocks = [xr.concat([results[(name, k)] for k in range(replicates)], dim=reps, **_CONCAT)
-              for name in configs]
+    blocks = [xr.concat([results[(name, k)] for k in range(replicates)], dim=reps, **_CONCAT) for name in configs]
     ds = xr.concat(blocks, dim=pd.Index(list(configs), name="scenario"), **_CONCAT)
     ds = ds.transpose("scenario", "replicate", ...)
     ds = ds.assign_coords(
-        scenario_overrides=("scenario", [json.dumps(scenarios[n], default=str, ensure_ascii=False)
-                                         for n in configs], {"long_name": "overrides of the scenario"}),
-        scenario_config_sha256=("scenario", [_sha(c) for c in configs.values()],
-                                {"long_name": "SHA-256 of the scenario's resolved config (before vary)"}),
+        scenario_overrides=(
+            "scenario",
+            [json.dumps(scenarios[n], default=str, ensure_ascii=False) for n in configs],
+            {"long_name": "overrides of the scenario"},
+        ),
+        scenario_config_sha256=(
+            "scenario",
+            [_sha(c) for c in configs.values()],
+            {"long_name": "SHA-256 of the scenario's resolved config (before vary)"},
+        ),
     )
     ds["scenario"].attrs["long_name"] = "what-if"
     ds["replicate"].attrs["long_name"] = "replicate"
@@ -313,20 +343,22 @@ def sweep(
         "replicate_seed": "SeedSequence(seed_entropy, spawn_key=(*seed_spawn_key, k))",
         "vary_seed": f"SeedSequence([seed_entropy, {VARY_TAG}], spawn_key=(*seed_spawn_key, k)), uniform draws",
     }
-    ds.attrs.update({
-        "title": f"scenarios sweep: {base.scenario.name}",
-        "scenario_name": base.scenario.name,
-        "engine": engine,
-        "seed": str(root.entropy),
-        "replicates": replicates,
-        "created": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-        "config_path": prov.get("config_path", ""),
-        "config_text": prov.get("config_text", ""),
-        "overrides": prov.get("overrides", "{}"),
-        "config_json": base.model_dump_json(),
-        "config_sha256": _sha(base),
-        "sweep": json.dumps(sweep_spec, default=str, ensure_ascii=False),
-    })
+    ds.attrs.update(
+        {
+            "title": f"scenarios sweep: {base.scenario.name}",
+            "scenario_name": base.scenario.name,
+            "engine": engine,
+            "seed": str(root.entropy),
+            "replicates": replicates,
+            "created": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+            "config_path": prov.get("config_path", ""),
+            "config_text": prov.get("config_text", ""),
+            "overrides": prov.get("overrides", "{}"),
+            "config_json": base.model_dump_json(),
+            "config_sha256": _sha(base),
+            "sweep": json.dumps(sweep_spec, default=str, ensure_ascii=False),
+        }
+    )
     return ds
 
 
@@ -402,8 +434,7 @@ def summarise_crossings(ds: xr.Dataset, quantiles: Sequence[float] = (0.05, 0.5,
             row[f"first_date_{_qname(q)}"] = pd.Timestamp(time[int(v)]) if np.isfinite(v) else pd.NaT
         row["lead_replicates"] = len(lead)
         for q in qs:
-            row[f"lead_days_{_qname(q)}"] = (int(np.quantile(lead, q, method="inverted_cdf")) if len(lead)
-                                             else pd.NA)
+            row[f"lead_days_{_qname(q)}"] = int(np.quantile(lead, q, method="inverted_cdf")) if len(lead) else pd.NA
         rows.append(row)
     out = pd.DataFrame(rows)
     for col in out.columns:

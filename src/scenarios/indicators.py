@@ -267,8 +267,9 @@ def compute_indicators(raw: Mapping[str, np.ndarray], population: float) -> dict
 
 def criterion_met(values: Mapping[str, np.ndarray], criterion: Criterion) -> np.ndarray:
     """Days a criterion is met: its comparison has held on ``sustained_days`` days in a row."""
-    return sustained(compare(values[criterion.indicator], criterion.operator, criterion.value),
-                     criterion.sustained_days)
+    return sustained(
+        compare(values[criterion.indicator], criterion.operator, criterion.value), criterion.sustained_days
+    )
 
 
 def evaluate(values: Mapping[str, np.ndarray], thresholds: ThresholdSet) -> tuple[np.ndarray, np.ndarray]:
@@ -321,9 +322,7 @@ class IndicatorTracker:
         Epidemic level table.
     """
 
-    def __init__(
-        self, n_days: int, population: float, thresholds: ThresholdSet, levels: Levels | None = None
-    ):
+    def __init__(self, n_days: int, population: float, thresholds: ThresholdSet, levels: Levels | None = None):
         self.population, self.thresholds, self.levels = float(population), thresholds, levels
         self.raw = {key: np.full(n_days, np.nan) for key in RAW_INPUTS}
         self.values = {name: np.full(n_days, np.nan) for name in INDICATORS}
@@ -465,8 +464,7 @@ def _population(ds: xr.Dataset) -> float:
     if "population_total" in ds.attrs:
         return float(ds.attrs["population_total"])
     if "population" in ds:
-        return float(ds["population"].sum("age_group") if "age_group" in ds["population"].dims
-                     else ds["population"])
+        return float(ds["population"].sum("age_group") if "age_group" in ds["population"].dims else ds["population"])
     raise ValueError("results have no 'population_total' attribute or 'population' variable")
 
 
@@ -480,9 +478,7 @@ def indicators_from_results(ds: xr.Dataset) -> xr.Dataset:
     raw = _raw_from_results(ds)
     present = [ds[n] for n in INDICATORS if n in ds] + list(raw.values())
     if not present:
-        raise ValueError(
-            "results have neither indicator variables nor any of: " + ", ".join(RAW_INPUTS.values())
-        )
+        raise ValueError("results have neither indicator variables nor any of: " + ", ".join(RAW_INPUTS.values()))
     template = xr.zeros_like(sum(xr.broadcast(*present)[:1], start=0.0))
     dims = ("time", *[d for d in template.dims if d != "time"])
     template = template.transpose(*dims)
@@ -494,9 +490,12 @@ def indicators_from_results(ds: xr.Dataset) -> xr.Dataset:
             arrays = {"reported_cases": np.full(template.shape, np.nan)}
         computed = compute_indicators(arrays, pop)
         for name in missing:
-            out[name] = xr.DataArray(computed[name], dims=dims,
-                                     coords={d: template[d] for d in dims if d in template.coords},
-                                     attrs={"units": INDICATORS[name][1], "long_name": INDICATORS[name][0]})
+            out[name] = xr.DataArray(
+                computed[name],
+                dims=dims,
+                coords={d: template[d] for d in dims if d in template.coords},
+                attrs={"units": INDICATORS[name][1], "long_name": INDICATORS[name][0]},
+            )
     for name in INDICATORS:
         if name in ds:
             out[name] = ds[name]
@@ -536,12 +535,23 @@ def _one_table(
         idx = np.flatnonzero(flags)
         first = int(idx[0]) if idx.size else None
         last = int(idx[-1]) if idx.size else None
-        rows.append({
-            "kind": kind, "criterion": name, "indicator": indicator, "operator": op,
-            "threshold": float(threshold), "unit": unit, "sustained_days": sustained_days,
-            "first_date": _date(time, first), "first_day": first, "last_date": _date(time, last),
-            "last_day": last, "days_met": int(idx.size), "note": note,
-        })
+        rows.append(
+            {
+                "kind": kind,
+                "criterion": name,
+                "indicator": indicator,
+                "operator": op,
+                "threshold": float(threshold),
+                "unit": unit,
+                "sustained_days": sustained_days,
+                "first_date": _date(time, first),
+                "first_day": first,
+                "last_date": _date(time, last),
+                "last_day": last,
+                "days_met": int(idx.size),
+                "note": note,
+            }
+        )
 
     for i, c in enumerate(ts.criteria):
         note = ""
@@ -549,15 +559,40 @@ def _one_table(
             note = "no data: indicator not in results"
         elif met[: c.sustained_days, i].any():
             note = "met from the start: the baseline is already past the threshold"
-        row("criterion", c.name, c.indicator, c.operator, c.value, c.unit or INDICATORS[c.indicator][1],
-            c.sustained_days, met[:, i], note)
-    row("activation", "activation", "", _rule_text(ts), ts.k_needed, "criteria met on the same date", 1,
-        activated)
+        row(
+            "criterion",
+            c.name,
+            c.indicator,
+            c.operator,
+            c.value,
+            c.unit or INDICATORS[c.indicator][1],
+            c.sustained_days,
+            met[:, i],
+            note,
+        )
+    row(
+        "activation",
+        "activation",
+        "",
+        _rule_text(ts),
+        ts.k_needed,
+        "criteria met on the same date",
+        1,
+        activated,
+    )
     if levels is not None:
         lv = levels_series(values, levels)
         for level in sorted(levels.level, key=lambda x: x.level):
-            row("level", f"level {level.level}", "epidemic_level", "≥", level.level, level.name or "level", 1,
-                lv >= level.level)
+            row(
+                "level",
+                f"level {level.level}",
+                "epidemic_level",
+                "≥",
+                level.level,
+                level.name or "level",
+                1,
+                lv >= level.level,
+            )
     overflow_parts = []
     for name, series in (("overflow_oxygen", unmet_oxygen), ("overflow_icu", unmet_icu)):
         if series is not None:
@@ -566,8 +601,16 @@ def _one_table(
             var = "unmet_" + name.removeprefix("overflow_")
             row("overflow", name, var, ">", overflow_above, "patients", 1, flags)
     if overflow_parts:
-        row("overflow", "overflow", "unmet_oxygen + unmet_icu", ">", overflow_above, "patients", 1,
-            np.logical_or.reduce(overflow_parts))
+        row(
+            "overflow",
+            "overflow",
+            "unmet_oxygen + unmet_icu",
+            ">",
+            overflow_above,
+            "patients",
+            1,
+            np.logical_or.reduce(overflow_parts),
+        )
     df = pd.DataFrame(rows)
     df["first_day"] = df["first_day"].astype("Int64")
     df["last_day"] = df["last_day"].astype("Int64")
@@ -586,8 +629,21 @@ def _one_table(
 
 #: Columns of :func:`crossings`, in order.
 CROSSING_COLUMNS = [
-    "kind", "criterion", "indicator", "operator", "threshold", "unit", "sustained_days",
-    "first_date", "first_day", "last_date", "last_day", "days_met", "rank", "lead_days", "note",
+    "kind",
+    "criterion",
+    "indicator",
+    "operator",
+    "threshold",
+    "unit",
+    "sustained_days",
+    "first_date",
+    "first_day",
+    "last_date",
+    "last_day",
+    "days_met",
+    "rank",
+    "lead_days",
+    "note",
 ]
 
 
@@ -648,21 +704,35 @@ def crossings(
     extra = [d for d in ind.dims if d != "time"]
     if extra:
         stacked_ind = ind.stack(_run=extra).transpose("time", "_run")
-        stacked_unmet = {k: v.broadcast_like(ind[next(iter(ind.data_vars))]).stack(_run=extra)
-                         .transpose("time", "_run") for k, v in unmet.items()}
+        stacked_unmet = {
+            k: v.broadcast_like(ind[next(iter(ind.data_vars))]).stack(_run=extra).transpose("time", "_run")
+            for k, v in unmet.items()
+        }
         tables = []
         for j, label in enumerate(stacked_ind["_run"].values):
             values = {n: stacked_ind[n].values[:, j] for n in INDICATORS}
-            t = _one_table(values, *(stacked_unmet[k].values[:, j] if k in stacked_unmet else None
-                                     for k in ("oxygen", "icu")), time, ts, levels, overflow_above)
+            t = _one_table(
+                values,
+                *(stacked_unmet[k].values[:, j] if k in stacked_unmet else None for k in ("oxygen", "icu")),
+                time,
+                ts,
+                levels,
+                overflow_above,
+            )
             label = label if isinstance(label, tuple) else (label,)
             for d, v in reversed(list(zip(extra, label, strict=True))):
                 t.insert(0, d, v)
             tables.append(t)
         return pd.concat(tables, ignore_index=True)
     values = {n: ind[n].values for n in INDICATORS}
-    df = _one_table(values, *(unmet[k].values if k in unmet else None for k in ("oxygen", "icu")),
-                    time, ts, levels, overflow_above)
+    df = _one_table(
+        values,
+        *(unmet[k].values if k in unmet else None for k in ("oxygen", "icu")),
+        time,
+        ts,
+        levels,
+        overflow_above,
+    )
     act = df[df["criterion"] == "activation"].iloc[0]
     crit = df[(df["kind"] == "criterion") & (df["rank"] == 1)]
     ovf = df[df["criterion"] == "overflow"]
@@ -679,7 +749,6 @@ def crossings(
 def threshold_set_attr(ts: ThresholdSet) -> str:
     """Return the threshold set as JSON text, for ``ds.attrs["threshold_set"]``."""
     return ts.model_dump_json()
-
 
 
 def format_crossings(df: pd.DataFrame) -> str:
@@ -699,9 +768,13 @@ def format_crossings(df: pd.DataFrame) -> str:
     name = df.attrs.get("threshold_set", "")
     lines = [f"surge-plan thresholds ({name}): first date met, days met, days before overflow"]
     for _, r in df[df["kind"].isin(["criterion", "activation", "level"])].iterrows():
-        rule = (f"{r['indicator']} {r['operator']} {r['threshold']:g}" if r["kind"] == "criterion"
-                else f"{r['operator']} of the criteria" if r["kind"] == "activation"
-                else f"epidemic level ≥ {r['threshold']:g}")
+        rule = (
+            f"{r['indicator']} {r['operator']} {r['threshold']:g}"
+            if r["kind"] == "criterion"
+            else f"{r['operator']} of the criteria"
+            if r["kind"] == "activation"
+            else f"epidemic level ≥ {r['threshold']:g}"
+        )
         if r["kind"] == "criterion" and r["sustained_days"] > 1:
             rule += f" for {r['sustained_days']} days"
         lead = "" if pd.isna(r["lead_days"]) else f", {_before(r['lead_days'])}"
@@ -716,8 +789,7 @@ def format_crossings(df: pd.DataFrame) -> str:
     if pd.isna(act["first_day"]):
         lines.append("  -> the plan's thresholds are not reached in this run")
     else:
-        tail = (f", {_before(act['lead_days'])}" if not pd.isna(act["lead_days"])
-                else ", with no overflow in the run")
+        tail = f", {_before(act['lead_days'])}" if not pd.isna(act["lead_days"]) else ", with no overflow in the run"
         lines.append(f"  -> plan activated on {act['first_date']:%Y-%m-%d} (first: {first}){tail}")
     return "\n".join(lines)
 

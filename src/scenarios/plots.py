@@ -162,8 +162,7 @@ _T: dict[str, dict[str, str]] = {
     "first_criterion": {"vi": "tiêu chí đạt đầu tiên", "en": "first criterion met"},
     "met_at_start": {
         "vi": "Lưu ý: tiêu chí «{criterion}» đã đạt ngay từ ngày đầu (năng lực hiện có đã ở dưới ngưỡng)",
-        "en": "Note: “{criterion}” is met from the first day (current capacity is already past the "
-        "threshold)",
+        "en": "Note: “{criterion}” is met from the first day (current capacity is already past the threshold)",
     },
     "measure": {"vi": "Biện pháp", "en": "Measure"},
     "indicator": {"vi": "Giá trị của tiêu chí", "en": "Indicator value"},
@@ -516,9 +515,7 @@ def _figsize(size: PageSize) -> tuple[float, float]:
         return A4_LANDSCAPE
     if size == "a4-portrait":
         return A4_PORTRAIT
-    raise ValueError(
-        f"size must be 'a4-landscape', 'a4-portrait' or (width, height) in inches (got {size!r})"
-    )
+    raise ValueError(f"size must be 'a4-landscape', 'a4-portrait' or (width, height) in inches (got {size!r})")
 
 
 def _new_figure(size: PageSize) -> Figure:
@@ -552,9 +549,7 @@ def source_line(ds: xr.Dataset, lang: Lang = "vi") -> str:
     if overrides and overrides != "{}":
         try:
             changed = json.loads(overrides)
-            file += (" + " if lang == "en" else " + thay đổi: ") + ", ".join(
-                f"{k}={v}" for k, v in changed.items()
-            )
+            file += (" + " if lang == "en" else " + thay đổi: ") + ", ".join(f"{k}={v}" for k, v in changed.items())
         except ValueError:
             pass
     engine = _ENGINES.get(a.get("engine", ""), {}).get(lang, a.get("engine", "—"))
@@ -636,9 +631,7 @@ def _rc():
 def _vline(ax: Axes, date: Any, colour: str, label: str | None, gid: str, style: str = "--") -> None:
     if date is None or pd.isna(date):
         return
-    line = ax.axvline(
-        pd.Timestamp(date).to_pydatetime(), color=colour, linestyle=style, linewidth=1.4, label=label
-    )
+    line = ax.axvline(pd.Timestamp(date).to_pydatetime(), color=colour, linestyle=style, linewidth=1.4, label=label)
     line.set_gid(gid)
 
 
@@ -767,9 +760,7 @@ def _step_ups(capacity: np.ndarray) -> np.ndarray:
     return np.flatnonzero((jump > 0.5) & (jump > 0.02 * np.abs(prev))) + 1
 
 
-def _mark_steps(
-    ax: Axes, t: Sequence, capacity: np.ndarray, steps: np.ndarray, unit: str, lang: Lang
-) -> None:
+def _mark_steps(ax: Axes, t: Sequence, capacity: np.ndarray, steps: np.ndarray, unit: str, lang: Lang) -> None:
     """Draw a dash-dot line and "+N unit" where a surge step comes into service."""
     for i, k in enumerate(steps):
         added = capacity[k] - capacity[k - 1]
@@ -1000,8 +991,7 @@ def oxygen(ds: xr.Dataset, lang: Lang = "vi", size: PageSize = "a4-landscape") -
         peak = int(np.argmax(demand))
         ax.annotate(
             f"{format_number(demand[peak], lang, 0)} {m3}\n"
-            f"≈ {format_number(demand[peak] / per_cyl, lang, 0)} "
-            + ("bình/ngày" if lang == "vi" else "cylinders/day"),
+            f"≈ {format_number(demand[peak] / per_cyl, lang, 0)} " + ("bình/ngày" if lang == "vi" else "cylinders/day"),
             (t[peak], demand[peak]),
             xytext=(14, 4),
             textcoords="offset points",
@@ -1077,9 +1067,7 @@ def dashboard(ds: xr.Dataset, lang: Lang = "vi", size: PageSize = "a4-portrait")
             ]
         at_start = crit[crit["first_day"].fillna(-1) == 0]
         for _, r in at_start.iterrows():
-            lines.append(
-                _t("met_at_start", lang).format(criterion=_criterion_label(r["criterion"], crit, lang))
-            )
+            lines.append(_t("met_at_start", lang).format(criterion=_criterion_label(r["criterion"], crit, lang)))
         lines.append(
             f"{_t('overflow_first', lang)}: {format_date(ovf_date, lang)}"
             if not pd.isna(ovf_date)
@@ -1300,9 +1288,7 @@ def compare(
             extra = [d for d in da.dims if d != "time"]
             if extra:
                 stacked = da.stack(_r=extra).transpose("time", "_r").values
-                with (
-                    warnings.catch_warnings()
-                ):  # days before a 7-day window exists are NaN in every replicate
+                with warnings.catch_warnings():  # days before a 7-day window exists are NaN in every replicate
                     warnings.simplefilter("ignore", RuntimeWarning)
                     mid = np.nanmedian(stacked, axis=1)
                     lo, hi = np.nanpercentile(stacked, [5, 95], axis=1)
@@ -1349,9 +1335,7 @@ def compare(
         _date_axis(ax, lang, time=[min(span).to_pydatetime(), max(span).to_pydatetime()])
         _legend(ax)
         heading = title or (
-            INDICATOR_LABELS[variable][lang][0]
-            if is_indicator
-            else variable_label(items[0][1], variable, lang)
+            INDICATOR_LABELS[variable][lang][0] if is_indicator else variable_label(items[0][1], variable, lang)
         )
         first_ds = items[0][1]
         subtitle = _t("compare_title", lang) + ": " + "; ".join(k for k, _ in items)

@@ -117,9 +117,7 @@ class PolicyEngine:
             if p.action != "surge":
                 continue
             if activate is None:
-                raise ValueError(
-                    f"policies.{i} ({p.name!r}): action 'surge' needs a health system with surge steps"
-                )
+                raise ValueError(f"policies.{i} ({p.name!r}): action 'surge' needs a health system with surge steps")
             if surge_steps is not None and p.step not in surge_steps:
                 raise ValueError(
                     f"policies.{i}.step: unknown surge step {p.step!r}; configured: "
@@ -143,8 +141,10 @@ class PolicyEngine:
         """Day ``day``'s ``policy_in_force`` and ``policy_event`` (call after :meth:`update` of that day)."""
         if not self._states:
             return {}
-        return {"policy_in_force": self.in_force[day].astype(float),
-                "policy_event": self.event_flags[day].astype(float)}
+        return {
+            "policy_in_force": self.in_force[day].astype(float),
+            "policy_event": self.event_flags[day].astype(float),
+        }
 
     def static(self) -> dict[str, xr.DataArray]:
         """Per-policy metadata for the results: action, trigger, delay."""
@@ -154,8 +154,7 @@ class PolicyEngine:
         return {
             "policy_action": xr.DataArray([p.action for p in ps], dims="policy"),
             "policy_trigger": xr.DataArray([p.trigger for p in ps], dims="policy"),
-            "policy_delay_days": xr.DataArray([p.delay_days for p in ps], dims="policy",
-                                              attrs={"units": "days"}),
+            "policy_delay_days": xr.DataArray([p.delay_days for p in ps], dims="policy", attrs={"units": "days"}),
         }
 
     def _active(self, state: _State, day: int) -> bool:
@@ -207,9 +206,7 @@ class PolicyEngine:
                 what = f"level {level} (>= {p.trigger_level})" if holds else f"level {level}"
             else:
                 if p.trigger not in states:
-                    raise KeyError(
-                        f"policy {p.name!r}: no state for trigger {p.trigger!r}; have {', '.join(states)}"
-                    )
+                    raise KeyError(f"policy {p.name!r}: no state for trigger {p.trigger!r}; have {', '.join(states)}")
                 holds = bool(states[p.trigger])
                 what = f"{p.trigger} {'met' if holds else 'not met'}"
             if self._active(s, day):
@@ -221,8 +218,14 @@ class PolicyEngine:
                     ep.quiet_days = 0 if holds else ep.quiet_days + 1
                     if ep.quiet_days >= p.deescalate_after_days:
                         ep.end = day + 1
-                        decided.append(self._emit(day, i, "lift_decided",
-                                                  f"{p.trigger} not met for {ep.quiet_days} days in a row"))
+                        decided.append(
+                            self._emit(
+                                day,
+                                i,
+                                "lift_decided",
+                                f"{p.trigger} not met for {ep.quiet_days} days in a row",
+                            )
+                        )
                         self._emit(day + 1, i, "ended", "lifted (de-escalation)")
                 continue
             if holds and (ep is None or p.repeat):
@@ -249,7 +252,8 @@ def build_policy_engine(config: Config, n_days: int, health: HealthSystem | None
     """
     try:
         return PolicyEngine(
-            config.policies, n_days,
+            config.policies,
+            n_days,
             activate=health.activate if health is not None else None,
             surge_steps=health.surge_steps if health is not None else None,
         )
@@ -276,8 +280,13 @@ def actions(ds: xr.Dataset) -> pd.DataFrame:
     for _, r in frame.iterrows():
         for name, mask in EVENT_FLAGS.items():
             if r["flags"] & mask:
-                rows.append({**{k: r[k] for k in r.index if k not in ("flags", "time")},
-                             "date": r["time"], "event": name})
+                rows.append(
+                    {
+                        **{k: r[k] for k in r.index if k not in ("flags", "time")},
+                        "date": r["time"],
+                        "event": name,
+                    }
+                )
     out = pd.DataFrame(rows)
     if out.empty:
         return pd.DataFrame(columns=cols)

@@ -283,9 +283,7 @@ def _write_text(path: Path, text: str) -> Path:
 
 def _write_csv(path: Path, df: pd.DataFrame) -> Path:
     # utf-8 with BOM: Excel (as planners open it) shows the Vietnamese text; pandas reads it as is.
-    return write_atomic(
-        path, lambda tmp: df.to_csv(tmp, index=False, encoding="utf-8-sig", date_format="%Y-%m-%d")
-    )
+    return write_atomic(path, lambda tmp: df.to_csv(tmp, index=False, encoding="utf-8-sig", date_format="%Y-%m-%d"))
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -324,9 +322,7 @@ def _tables_figure(ds: xr.Dataset, numbers: pd.DataFrame, cross: pd.DataFrame, l
             ax.axis("off")
             ax.set_title(head, loc="left", fontsize=12, fontweight="bold")
             wrap = [int(w * 88) for w in widths]
-            cells = [
-                ["\n".join(textwrap.wrap(str(c), wrap[k])) or "" for k, c in enumerate(row)] for row in body
-            ]
+            cells = [["\n".join(textwrap.wrap(str(c), wrap[k])) or "" for k, c in enumerate(row)] for row in body]
             header = ["\n".join(textwrap.wrap(str(c), wrap[k])) for k, c in enumerate(columns)]
             tab = ax.table(
                 cellText=cells,
@@ -348,9 +344,7 @@ def _tables_figure(ds: xr.Dataset, numbers: pd.DataFrame, cross: pd.DataFrame, l
                 if r == 0:
                     cell.set_facecolor("#e8e8e8")
                     cell.get_text().set_fontweight("bold")
-        title = {"vi": "Bảng số liệu chính và ngày vượt ngưỡng", "en": "Key numbers and threshold crossings"}[
-            lang
-        ]
+        title = {"vi": "Bảng số liệu chính và ngày vượt ngưỡng", "en": "Key numbers and threshold crossings"}[lang]
         plots._decorate(fig, ds, title, lang)
     return fig
 

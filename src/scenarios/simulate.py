@@ -49,8 +49,10 @@ def _streams(seed: SeedLike) -> tuple[dict[str, np.random.Generator], str]:
     if isinstance(seed, np.random.Generator):
         return dict(zip(STREAMS, seed.spawn(len(STREAMS)), strict=True)), repr(seed.bit_generator.seed_seq)
     seq = seed if isinstance(seed, np.random.SeedSequence) else np.random.SeedSequence(seed)
-    children = [np.random.SeedSequence(seq.entropy, spawn_key=(*seq.spawn_key, k), pool_size=seq.pool_size)
-                for k in range(len(STREAMS))]
+    children = [
+        np.random.SeedSequence(seq.entropy, spawn_key=(*seq.spawn_key, k), pool_size=seq.pool_size)
+        for k in range(len(STREAMS))
+    ]
     entropy = str(seq.entropy) + (f" spawn_key={seq.spawn_key}" if seq.spawn_key else "")
     return {name: np.random.default_rng(c) for name, c in zip(STREAMS, children, strict=True)}, entropy
 
@@ -107,8 +109,7 @@ class Reporter:
         return self.pending[day]
 
 
-def _engine(name: str, config: Config, population: Population, disease: Disease,
-            rng: np.random.Generator) -> Engine:
+def _engine(name: str, config: Config, population: Population, disease: Disease, rng: np.random.Generator) -> Engine:
     if name == "seir":
         return CompartmentalEngine(config, population, disease, rng)
     if name == "abm":
@@ -163,10 +164,16 @@ def run(
     stream = {k: (g if model.stochastic else None) for k, g in rngs.items()}
     reporter = Reporter(config, n_days, len(population.sizes), stream["reporting"])
     recovered = np.isin(STRATA, ("infected_resident", "infected_new"))
-    rec = Recorder(start, n_days, {
-        "age_group": list(AGE_GROUPS), "variant": list(disease.variants),
-        "immunity": list(STRATA), "setting": list(SETTINGS),
-    })
+    rec = Recorder(
+        start,
+        n_days,
+        {
+            "age_group": list(AGE_GROUPS),
+            "variant": list(disease.variants),
+            "immunity": list(STRATA),
+            "setting": list(SETTINGS),
+        },
+    )
     # care (issue 3)
     care = build_care(config, population.total, stream["care"])
     # indicators and policy (issue 4)
@@ -233,11 +240,13 @@ def run(
     attrs.update(getattr(model, "attrs", {}))  # engine choices, e.g. the agent-based pop_scale
     static = {
         "population": xr.DataArray(
-            population.sizes, dims="age_group", attrs={"units": "people", "long_name": "population",
-                                                       "long_name_vi": "dân số"},
+            population.sizes,
+            dims="age_group",
+            attrs={"units": "people", "long_name": "population", "long_name_vi": "dân số"},
         ),
         "beta": xr.DataArray(
-            disease.beta, dims="variant",
+            disease.beta,
+            dims="variant",
             attrs={"units": "1/(contact day)", "long_name": "transmission rate per contact"},
         ),
     }

@@ -222,8 +222,9 @@ def _ages(population: Population, pop_scale: int, rng: np.random.Generator) -> t
     return band, age.astype(np.uint8)
 
 
-def _households(band: np.ndarray, age: np.ndarray, params: AgentBased, home: np.ndarray,
-                rng: np.random.Generator) -> Groups:
+def _households(
+    band: np.ndarray, age: np.ndarray, params: AgentBased, home: np.ndarray, rng: np.random.Generator
+) -> Groups:
     n = len(band)
     # Household sizes 1 + Poisson(mean - 1) until everyone has a home (the last one is truncated).
     sizes = np.empty(0, dtype=np.int64)
@@ -257,7 +258,7 @@ def _households(band: np.ndarray, age: np.ndarray, params: AgentBased, home: np.
         k = int(rows[i])
         if k:
             block = np.repeat(np.arange(N_AGE), _largest_remainder(joint[i], k))
-            wanted[order[start:start + k]] = rng.permutation(block)
+            wanted[order[start : start + k]] = rng.permutation(block)
         start += k
     # Match slots to people of the wanted band; rounding leftovers are matched at random.
     pools = [rng.permutation(others[band[others] == j]) for j in range(N_AGE)]
@@ -284,8 +285,9 @@ def _split(people: np.ndarray, mean_size: float, rng: np.random.Generator) -> tu
     return group, n_groups
 
 
-def _schools_and_work(band: np.ndarray, age: np.ndarray, params: AgentBased,
-                      rng: np.random.Generator) -> tuple[Groups, Groups]:
+def _schools_and_work(
+    band: np.ndarray, age: np.ndarray, params: AgentBased, rng: np.random.Generator
+) -> tuple[Groups, Groups]:
     n = len(band)
     age = age.astype(np.int64)
     school = np.full(n, -1, dtype=np.int32)
@@ -308,7 +310,7 @@ def _schools_and_work(band: np.ndarray, age: np.ndarray, params: AgentBased,
         school[pupils] = group + n_schools
         n_teach = min(int(round(len(pupils) / params.pupils_per_teacher)), len(can_teach) - used)
         if k and n_teach > 0:
-            teachers = can_teach[used:used + n_teach]
+            teachers = can_teach[used : used + n_teach]
             school[teachers] = n_schools + np.arange(n_teach) % k
             used += n_teach
         n_schools += k
@@ -370,10 +372,15 @@ def build_synthetic_population(
         moved[s] = np.where(carried, 0.0, target[s])
         community += moved[s]
     n = np.bincount(band, minlength=N_AGE).astype(float)
-    weights["community"] = np.divide(community, n[None, :], out=np.zeros_like(community),
-                                     where=n[None, :] > 0)
+    weights["community"] = np.divide(community, n[None, :], out=np.zeros_like(community), where=n[None, :] > 0)
     band_start = np.concatenate([[0], np.cumsum(np.bincount(band, minlength=N_AGE))]).astype(np.int64)
     return SyntheticPopulation(
-        pop_scale=pop_scale, band=band, age_years=age, band_start=band_start, groups=groups,
-        weights=weights, target=target, moved_to_community=moved,
+        pop_scale=pop_scale,
+        band=band,
+        age_years=age,
+        band_start=band_start,
+        groups=groups,
+        weights=weights,
+        target=target,
+        moved_to_community=moved,
     )

@@ -29,9 +29,7 @@ def test_homogeneous_final_size_matches_final_size_equation(r0):
 
 
 def test_people_are_conserved_every_day():
-    cfg = scenarios.load_config(
-        "configs/an_giang_new_variant.toml", overrides={"immunity.waning_days": 60}
-    )
+    cfg = scenarios.load_config("configs/an_giang_new_variant.toml", overrides={"immunity.waning_days": 60})
     ds = scenarios.run(cfg)
     people = (ds.n_susceptible + ds.n_exposed + ds.n_infectious + ds.n_recovered).sum("age_group")
     total = ds.attrs["population_total"]
@@ -72,8 +70,13 @@ def test_early_growth_rate_is_dominant_eigenvalue_of_linearised_system(config):
         cfg = homogeneous(variants={"resident": {"initial_infections": 1}})
     else:  # age-structured Prem mixing, immunity strata; one variant so the wave stays in its linear phase
         cfg = scenarios.load_config(
-            config, overrides={"variants.new": None, "variants.resident.rt_start": 2.0,
-                               "variants.resident.initial_infections": 1, "immunity.waning_days": 0}
+            config,
+            overrides={
+                "variants.new": None,
+                "variants.resident.rt_start": 2.0,
+                "variants.resident.initial_infections": 1,
+                "immunity.waning_days": 0,
+            },
         )
     _, _, engine = _model(cfg)
     r_theory = max(np.linalg.eigvals(_jacobian_infected(engine)).real)
@@ -100,9 +103,12 @@ def test_growth_rate_satisfies_euler_lotka_for_erlang_stages():
 def test_transmission_rate_reproduces_r0_through_next_generation_matrix(target):
     cfg = scenarios.load_config(
         "configs/ha_noi_new_variant.toml",
-        overrides={"variants.resident.rt_start": None, "variants.resident.r0": None,
-                   f"variants.resident.{target}": 3.0,
-                   "interventions": [{"name": "day-0 closure", "start_date": "2026-12-01", "school": 0.0}]},
+        overrides={
+            "variants.resident.rt_start": None,
+            "variants.resident.r0": None,
+            f"variants.resident.{target}": 3.0,
+            "interventions": [{"name": "day-0 closure", "start_date": "2026-12-01", "school": 0.0}],
+        },
     )
     pop, dis, _ = _model(cfg)
     if target == "r0":
@@ -121,11 +127,18 @@ def test_age_structured_final_size_matches_multigroup_equation():
     """ln(1 - z_a) = -beta D sum_b C[a, b] z_b for the Prem-mixed population, full immunity after infection."""
     cfg = scenarios.load_config(
         "configs/phong_tho.toml",
-        overrides={"variants.resident": {"r0": 2.0, "rt_start": None, "initial_infections": 1},
-                   "immunity": {"coverage_dose2_by_age": [0.0] * 9, "coverage_dose3_by_age": [0.0] * 9,
-                                "prior_infection_by_age": [0.0] * 9, "ve_infection_prior": 1.0,
-                                "ve_severe_prior": 1.0, "waning_days": 0},
-                   "scenario.horizon_days": 400},
+        overrides={
+            "variants.resident": {"r0": 2.0, "rt_start": None, "initial_infections": 1},
+            "immunity": {
+                "coverage_dose2_by_age": [0.0] * 9,
+                "coverage_dose3_by_age": [0.0] * 9,
+                "prior_infection_by_age": [0.0] * 9,
+                "ve_infection_prior": 1.0,
+                "ve_severe_prior": 1.0,
+                "waning_days": 0,
+            },
+            "scenario.horizon_days": 400,
+        },
     )
     pop, dis, _ = _model(cfg)
     k = dis.beta[0] * cfg.disease.infectious_days * pop.contact_matrix()

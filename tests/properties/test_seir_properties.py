@@ -16,24 +16,27 @@ from scenarios.simulate import contact_multipliers
 from ..conftest import CONFIGS
 
 fraction = st.floats(0.0, 1.0)
-whatif = st.fixed_dictionaries({
-    "variants.new.transmissibility_multiplier": st.floats(0.5, 3.0),
-    "variants.new.immune_escape": fraction,
-    "variants.new.severe_escape": fraction,
-    "variants.new.severity_multiplier": st.floats(0.2, 5.0),
-    "variants.resident.rt_start": st.floats(0.5, 3.0),
-    "immunity.initial_waned_share": fraction,
-    "immunity.waning_days": st.sampled_from([0, 30, 180]),
-    "reporting.ascertainment": fraction,
-})
+whatif = st.fixed_dictionaries(
+    {
+        "variants.new.transmissibility_multiplier": st.floats(0.5, 3.0),
+        "variants.new.immune_escape": fraction,
+        "variants.new.severe_escape": fraction,
+        "variants.new.severity_multiplier": st.floats(0.2, 5.0),
+        "variants.resident.rt_start": st.floats(0.5, 3.0),
+        "immunity.initial_waned_share": fraction,
+        "immunity.waning_days": st.sampled_from([0, 30, 180]),
+        "reporting.ascertainment": fraction,
+    }
+)
 FAST = settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 
 @FAST
 @given(whatif)
 def test_nothing_is_ever_negative_and_people_are_conserved(overrides):
-    cfg = scenarios.load_config(CONFIGS / "phong_tho_new_variant.toml",
-                                overrides={"scenario.horizon_days": 90, **overrides})
+    cfg = scenarios.load_config(
+        CONFIGS / "phong_tho_new_variant.toml", overrides={"scenario.horizon_days": 90, **overrides}
+    )
     ds = scenarios.run(cfg)
     for name, var in ds.data_vars.items():
         assert float(var.min()) >= -1e-9 * ds.attrs["population_total"], name
@@ -47,8 +50,10 @@ def test_nothing_is_ever_negative_and_people_are_conserved(overrides):
 @given(st.floats(1.1, 4.0), st.floats(1.01, 1.5))
 def test_more_transmission_never_means_fewer_infections(r0, factor):
     def total(r):
-        cfg = scenarios.load_config(CONFIGS / "homogeneous_r0_2.5.toml",
-                                    overrides={"variants.resident.r0": r, "scenario.horizon_days": 200})
+        cfg = scenarios.load_config(
+            CONFIGS / "homogeneous_r0_2.5.toml",
+            overrides={"variants.resident.r0": r, "scenario.horizon_days": 200},
+        )
         return float(scenarios.run(cfg).new_infections.sum())
 
     assert total(r0 * factor) >= total(r0)

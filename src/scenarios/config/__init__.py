@@ -1,6 +1,7 @@
 """What-if configs: the schema (frozen pydantic models) and loading from TOML files."""
 
 from .base import AGE_GROUPS, N_AGE, SETTINGS, StrictModel, param
+from .loader import ConfigError, apply_overrides, dotted_keys, load_config, parse_set
 from .model import (
     Disease,
     Immunity,
@@ -12,7 +13,6 @@ from .model import (
     Scenario,
     Variants,
 )
-from .loader import ConfigError, apply_overrides, dotted_keys, load_config, parse_set
 from .provinces import Province, find_province
 from .root import Config
 

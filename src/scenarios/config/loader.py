@@ -95,7 +95,7 @@ def parse_set(items: list[str]) -> dict[str, Any]:
 
 
 def _model_at(model: type[BaseModel], loc: tuple) -> type[BaseModel] | None:
-    """The model class that owns the field at ``loc`` (walking through tuples and optionals)."""
+    """Return the model class that owns the field at ``loc`` (through tuples and optionals)."""
     for part in loc:
         if isinstance(part, int):
             continue
@@ -144,7 +144,7 @@ def _validate(data: Mapping[str, Any], origin: Mapping[tuple, Path | str], top: 
 
 
 def dotted_keys(overrides: Mapping[str, Any]) -> set[str]:
-    """The dotted keys that ``overrides`` (dotted or nested) sets, e.g. ``{"variants.new.immune_escape"}``."""
+    """Return the dotted keys that ``overrides`` (dotted or nested) sets, e.g. ``{"variants.new.immune_escape"}``."""
     return {".".join(k) for k in _leaves(_nest(overrides))}
 
 
@@ -170,8 +170,10 @@ def apply_overrides(config: Config, overrides: Mapping[str, Any], where: str = "
     new = _validate(data, {key: where for key in _leaves(nested)}, config.provenance.get("config_path") or "config")
     prov = config.provenance
     earlier = json.loads(prov.get("overrides") or "{}")
-    new._provenance = {**prov, "overrides": json.dumps({**earlier, **dict(overrides)}, default=str,
-                                                       ensure_ascii=False)}
+    new._provenance = {
+        **prov,
+        "overrides": json.dumps({**earlier, **dict(overrides)}, default=str, ensure_ascii=False),
+    }
     return new
 
 

@@ -48,9 +48,7 @@ class Scenario(StrictModel):
 
     name: str = Field(description="Name shown on results and figures.", min_length=1)
     start_date: dt.date = param(units="date", source="user", description="First simulated day (day 0).")
-    horizon_days: int = param(
-        units="days", source="user", description="Number of simulated days.", ge=1, le=3650
-    )
+    horizon_days: int = param(units="days", source="user", description="Number of simulated days.", ge=1, le=3650)
     description: str = Field("", description="Free text: what this what-if asks.")
 
     @property
@@ -63,7 +61,8 @@ class Population(StrictModel):
     """Who lives in the modelled area: size, age structure and how ages mix."""
 
     province: str | None = Field(
-        None, description="One of the 34 provinces of 2025, by code (VN91) or name, with or without diacritics."
+        None,
+        description="One of the 34 provinces of 2025, by code (VN91) or name, with or without diacritics.",
     )
     total: int | None = param(
         None,
@@ -105,28 +104,44 @@ class Disease(StrictModel):
     """Natural history and severity of the resident variant, per infection, in an unprotected person."""
 
     latent_days: float = param(
-        4.6, units="days", source="squire R/run.R::default_durations dur_E (two compartments)",
-        description="Mean time from infection to becoming infectious (= symptom onset here).", gt=0,
+        4.6,
+        units="days",
+        source="squire R/run.R::default_durations dur_E (two compartments)",
+        description="Mean time from infection to becoming infectious (= symptom onset here).",
+        gt=0,
     )
     latent_stages: int = param(
-        2, units="1", source="squire R/run.R (E1, E2)",
-        description="Erlang shape of the latent period (number of stages).", ge=1, le=10,
+        2,
+        units="1",
+        source="squire R/run.R (E1, E2)",
+        description="Erlang shape of the latent period (number of stages).",
+        ge=1,
+        le=10,
     )
     infectious_days: float = param(
-        2.1, units="days", source="squire R/run.R::default_durations dur_IMild",
-        description="Mean infectious period.", gt=0,
+        2.1,
+        units="days",
+        source="squire R/run.R::default_durations dur_IMild",
+        description="Mean infectious period.",
+        gt=0,
     )
     infectious_stages: int = param(
-        2, units="1", source="assumption: Erlang-2 narrows the infectious period as observed (squire uses 1)",
-        description="Erlang shape of the infectious period (number of stages).", ge=1, le=10,
+        2,
+        units="1",
+        source="assumption: Erlang-2 narrows the infectious period as observed (squire uses 1)",
+        description="Erlang shape of the infectious period (number of stages).",
+        ge=1,
+        le=10,
     )
     p_severe_by_age: ByAge = param(
-        SQUIRE_P_SEVERE, units="1",
+        SQUIRE_P_SEVERE,
+        units="1",
         source="squire default_probs: IHR x (1 - P(ICU|hosp)), 10-year bands (parameters.md s.1)",
         description="Probability per infection of needing oxygen but not ICU (tier 2), by age.",
     )
     p_critical_by_age: ByAge = param(
-        SQUIRE_P_CRITICAL, units="1",
+        SQUIRE_P_CRITICAL,
+        units="1",
         source="squire default_probs: IHR x P(ICU|hosp), 10-year bands (parameters.md s.1)",
         description="Probability per infection of needing ICU (tier 3), by age.",
     )
@@ -144,18 +159,27 @@ class ResidentVariant(StrictModel):
 
     name: str = Field("resident", description="Label in results.")
     r0: float | None = param(
-        None, units="1", source="user",
+        None,
+        units="1",
+        source="user",
         description="Basic reproduction number in a fully susceptible population with baseline contacts.",
-        gt=0, le=30,
+        gt=0,
+        le=30,
     )
     rt_start: float | None = param(
-        None, units="1", source="user",
+        None,
+        units="1",
+        source="user",
         description="Effective reproduction number on day 0, given immunity and interventions in force then.",
-        gt=0, le=30,
+        gt=0,
+        le=30,
     )
     initial_infections: float = param(
-        10.0, units="people", source="user",
-        description="People newly infected (latent) on day 0, spread over ages by population.", ge=0,
+        10.0,
+        units="people",
+        source="user",
+        description="People newly infected (latent) on day 0, spread over ages by population.",
+        ge=0,
     )
 
     @model_validator(mode="after")
@@ -170,29 +194,47 @@ class NewVariant(StrictModel):
 
     name: str = Field("new variant", description="Label in results.")
     transmissibility_multiplier: float = param(
-        1.0, units="1", source="user (Covasim presets: alpha 1.67, delta 2.2)",
-        description="Transmission rate relative to the resident variant.", gt=0, le=10,
+        1.0,
+        units="1",
+        source="user (Covasim presets: alpha 1.67, delta 2.2)",
+        description="Transmission rate relative to the resident variant.",
+        gt=0,
+        le=10,
     )
     immune_escape: Fraction = param(
-        0.0, units="1", source="user (Imperial Report 49: Omicron reinfection risk 5.4x Delta)",
+        0.0,
+        units="1",
+        source="user (Imperial Report 49: Omicron reinfection risk 5.4x Delta)",
         description="Share of protection against infection (vaccine or resident-variant infection) it escapes.",
     )
     severe_escape: Fraction = param(
-        0.0, units="1",
+        0.0,
+        units="1",
         source="user (Imperial Report 48: booster VE vs hospitalisation 96.5% Delta -> 80-86% Omicron)",
         description="Share of protection against severe disease it escapes.",
     )
     severity_multiplier: float = param(
-        1.0, units="1", source="user (Fisman & Tuite 2021, Delta: hospitalisation 2.08; Nyberg 2022, BA.1: 0.41)",
+        1.0,
+        units="1",
+        source="user (Fisman & Tuite 2021, Delta: hospitalisation 2.08; Nyberg 2022, BA.1: 0.41)",
         description="Risk of severe and critical disease per unprotected infection, relative to resident.",
-        gt=0, le=20,
+        gt=0,
+        le=20,
     )
     introduction_date: dt.date = param(units="date", source="user", description="First day of importations.")
     imported_per_day: float = param(
-        5.0, units="people/day", source="user", description="Imported infections per day.", ge=0,
+        5.0,
+        units="people/day",
+        source="user",
+        description="Imported infections per day.",
+        ge=0,
     )
     import_days: int = param(
-        14, units="days", source="user", description="How many days importations continue.", ge=1,
+        14,
+        units="days",
+        source="user",
+        description="How many days importations continue.",
+        ge=1,
     )
 
 
@@ -207,62 +249,94 @@ class Immunity(StrictModel):
     """Protection at the start, from vaccination and prior infection, and how it wanes."""
 
     coverage_dose2_by_age: ByAge = param(
-        (0.0,) * N_AGE, units="1", source="user (default: no vaccination)",
+        (0.0,) * N_AGE,
+        units="1",
+        source="user (default: no vaccination)",
         description="Share with at least two doses (primary series), by age.",
     )
     coverage_dose3_by_age: ByAge = param(
-        (0.0,) * N_AGE, units="1", source="user (default: no booster)",
+        (0.0,) * N_AGE,
+        units="1",
+        source="user (default: no booster)",
         description="Share with at least three doses (booster), by age; at most the two-dose share.",
     )
     prior_infection_by_age: ByAge = param(
-        (0.0,) * N_AGE, units="1", source="user (default: none)",
+        (0.0,) * N_AGE,
+        units="1",
+        source="user (default: none)",
         description="Share infected before day 0 (and not boosted since), by age.",
     )
     initial_waned_share: Fraction = param(
-        0.0, units="1", source="user (default: all protection recent on day 0)",
+        0.0,
+        units="1",
+        source="user (default: all protection recent on day 0)",
         description="Share of the vaccinated and previously infected whose protection has already waned by day 0.",
     )
     ve_infection_dose2: Fraction = param(
-        0.655, units="1", source="Andrews et al. NEJM 2022, 2x BNT vs symptomatic Omicron, 2-4 wk (recalled)",
+        0.655,
+        units="1",
+        source="Andrews et al. NEJM 2022, 2x BNT vs symptomatic Omicron, 2-4 wk (recalled)",
         description="Protection against infection, two doses, before waning.",
     )
     ve_infection_dose3: Fraction = param(
-        0.672, units="1", source="Andrews et al. NEJM 2022, BNT booster vs symptomatic Omicron (recalled)",
+        0.672,
+        units="1",
+        source="Andrews et al. NEJM 2022, BNT booster vs symptomatic Omicron (recalled)",
         description="Protection against infection, booster, before waning.",
     )
     ve_infection_prior: Fraction = param(
-        0.84, units="1", source="Hall et al. Lancet 2021 (SIREN), reinfection protection (recalled)",
+        0.84,
+        units="1",
+        source="Hall et al. Lancet 2021 (SIREN), reinfection protection (recalled)",
         description="Protection against reinfection after infection, before waning.",
     )
     ve_infection_waned: Fraction = param(
-        0.088, units="1", source="Andrews et al. NEJM 2022, 2x BNT >= 25 weeks (recalled)",
+        0.088,
+        units="1",
+        source="Andrews et al. NEJM 2022, 2x BNT >= 25 weeks (recalled)",
         description="Residual protection against infection once waned.",
     )
     ve_severe_dose2: Fraction = param(
-        0.72, units="1", source="UKHSA 2022, two doses vs Omicron hospitalisation (recalled)",
+        0.72,
+        units="1",
+        source="UKHSA 2022, two doses vs Omicron hospitalisation (recalled)",
         description="Protection against severe disease (oxygen or ICU), two doses, before waning.",
     )
     ve_severe_dose3: Fraction = param(
-        0.83, units="1", source="Imperial Report 48: booster VE vs hospitalisation with Omicron 80-86%",
+        0.83,
+        units="1",
+        source="Imperial Report 48: booster VE vs hospitalisation with Omicron 80-86%",
         description="Protection against severe disease, booster, before waning.",
     )
     ve_severe_prior: Fraction = param(
-        0.85, units="1", source="assumption: as a booster (Imperial Report 48 range)",
+        0.85,
+        units="1",
+        source="assumption: as a booster (Imperial Report 48 range)",
         description="Protection against severe disease after infection, before waning.",
     )
     ve_severe_waned: Fraction = param(
-        0.62, units="1", source="Feikin et al. Lancet 2022: severe-disease VE falls ~10 pp over 6 months (recalled)",
+        0.62,
+        units="1",
+        source="Feikin et al. Lancet 2022: severe-disease VE falls ~10 pp over 6 months (recalled)",
         description="Residual protection against severe disease once waned.",
     )
     waning_days: float | None = param(
-        180.0, units="days", source="Feikin et al. Lancet 2022 (protection measured 1 to 6 months)",
-        description="Mean time until protection drops to the waned level; omit or 0 for no waning.", ge=0,
+        180.0,
+        units="days",
+        source="Feikin et al. Lancet 2022 (protection measured 1 to 6 months)",
+        description="Mean time until protection drops to the waned level; omit or 0 for no waning.",
+        ge=0,
     )
 
     @model_validator(mode="after")
     def _check(self) -> Immunity:
         for a, (d2, d3, p) in enumerate(
-            zip(self.coverage_dose2_by_age, self.coverage_dose3_by_age, self.prior_infection_by_age, strict=True)
+            zip(
+                self.coverage_dose2_by_age,
+                self.coverage_dose3_by_age,
+                self.prior_infection_by_age,
+                strict=True,
+            )
         ):
             if d3 > d2 + 1e-12:
                 raise ValueError(f"coverage_dose3_by_age exceeds coverage_dose2_by_age in age band {a}")
@@ -291,9 +365,7 @@ class Intervention(StrictModel):
     home: float = param(1.0, units="1", source="user", description="Multiplier on home contacts.", ge=0, le=5)
     school: float = param(1.0, units="1", source="user", description="Multiplier on school contacts.", ge=0, le=5)
     work: float = param(1.0, units="1", source="user", description="Multiplier on work contacts.", ge=0, le=5)
-    community: float = param(
-        1.0, units="1", source="user", description="Multiplier on community contacts.", ge=0, le=5
-    )
+    community: float = param(1.0, units="1", source="user", description="Multiplier on community contacts.", ge=0, le=5)
 
     @model_validator(mode="after")
     def _check(self) -> Intervention:
@@ -310,14 +382,24 @@ class Reporting(StrictModel):
     """How infections become reported cases."""
 
     ascertainment: Fraction = param(
-        0.25, units="1", source="assumption (no Vietnam estimate for 2022-23); calibrate to local testing",
+        0.25,
+        units="1",
+        source="assumption (no Vietnam estimate for 2022-23); calibrate to local testing",
         description="Share of infections that become reported cases.",
     )
     delay_mean_days: float = param(
-        2.0, units="days", source="assumption: onset to test result under symptomatic testing",
-        description="Mean delay from onset to the report date.", ge=0, le=60,
+        2.0,
+        units="days",
+        source="assumption: onset to test result under symptomatic testing",
+        description="Mean delay from onset to the report date.",
+        ge=0,
+        le=60,
     )
     delay_sd_days: float = param(
-        1.0, units="days", source="assumption", description="Standard deviation of the reporting delay.",
-        ge=0, le=60,
+        1.0,
+        units="days",
+        source="assumption",
+        description="Standard deviation of the reporting delay.",
+        ge=0,
+        le=60,
     )

@@ -97,15 +97,20 @@ class Criterion(StrictModel):
     indicator: str = Field(description="Indicator name; one of " + ", ".join(INDICATORS) + ".")
     operator: str = Field(description="Comparison as written in the plan: >, ≥, <, ≤ (>= and <= accepted).")
     value: float = param(
-        units="as the indicator (per 100,000)", source="the plan (see 'source')",
-        description="Threshold the indicator is compared with.", ge=0,
+        units="as the indicator (per 100,000)",
+        source="the plan (see 'source')",
+        description="Threshold the indicator is compared with.",
+        ge=0,
     )
     name: str = Field("", description="Short label in tables; defaults to the indicator name.")
     unit: str = Field("", description="Unit as the plan writes it, for tables and docs.")
     sustained_days: int = param(
-        1, units="days", source="plan text (1: met on the day itself)",
+        1,
+        units="days",
+        source="plan text (1: met on the day itself)",
         description="Days in a row the comparison must hold before the criterion counts as met.",
-        ge=1, le=365,
+        ge=1,
+        le=365,
     )
     source: str = Field("", description="Where the criterion comes from, quoting the plan.")
 
@@ -159,9 +164,7 @@ class ThresholdSet(StrictModel):
             raise ValueError(f"criteria: duplicate names {dup}; give each a distinct 'name'")
         if self.activation == "k_of_n":
             if self.k is None or self.k > len(self.criteria):
-                raise ValueError(
-                    f"activation 'k_of_n' needs k between 1 and {len(self.criteria)} (got {self.k})"
-                )
+                raise ValueError(f"activation 'k_of_n' needs k between 1 and {len(self.criteria)} (got {self.k})")
         elif self.k is not None:
             raise ValueError("k is used only with activation = 'k_of_n'")
         return self
@@ -197,8 +200,9 @@ def _looks_like_path(text: str) -> bool:
     return text.endswith(".toml") or "/" in text or "\\" in text
 
 
-def load_threshold_set(ref: str | Path | ThresholdSet | dict[str, Any], base_dir: str | Path | None = None
-                       ) -> ThresholdSet:
+def load_threshold_set(
+    ref: str | Path | ThresholdSet | dict[str, Any], base_dir: str | Path | None = None
+) -> ThresholdSet:
     """Load a threshold set from a shipped name, a TOML file or a table (a set is returned as is).
 
     Parameters
@@ -297,9 +301,7 @@ class Thresholds(StrictModel):
         names = [c.name for c in base.criteria]
         for name, change in self.override.items():
             if name not in names:
-                raise ValueError(
-                    f"override: no criterion {name!r} in set {base.name!r}; it has: {', '.join(names)}"
-                )
+                raise ValueError(f"override: no criterion {name!r} in set {base.name!r}; it has: {', '.join(names)}")
             crit = data["criteria"][names.index(name)]
             changes = change.model_dump(exclude_none=True)
             crit.update(changes)
@@ -316,8 +318,13 @@ class Thresholds(StrictModel):
 class Level(StrictModel):
     """One epidemic level and the criteria that put a date at (at least) this level."""
 
-    level: int = param(units="1", source="user (Resolution 128/NQ-CP: levels 1-4)",
-                       description="Level number; higher is worse.", ge=1, le=10)
+    level: int = param(
+        units="1",
+        source="user (Resolution 128/NQ-CP: levels 1-4)",
+        description="Level number; higher is worse.",
+        ge=1,
+        le=10,
+    )
     name: str = Field("", description="Label, e.g. 'cấp độ 3 (nguy cơ cao)'.")
     rule: Literal["any", "all"] = Field("any", description="Level reached when any / all criteria are met.")
     criteria: tuple[Criterion, ...] = Field(min_length=1, description="Criteria for this level.")
@@ -327,8 +334,14 @@ class Levels(StrictModel):
     """Config section ``[levels]``: a date's level is the highest whose criteria are met, else the lowest."""
 
     source: str = Field("", description="Where the level table comes from.")
-    lowest: int = param(1, units="1", source="Resolution 128/NQ-CP (level 1: low risk)",
-                        description="Level of a date that meets no level's criteria.", ge=0, le=10)
+    lowest: int = param(
+        1,
+        units="1",
+        source="Resolution 128/NQ-CP (level 1: low risk)",
+        description="Level of a date that meets no level's criteria.",
+        ge=0,
+        le=10,
+    )
     level: tuple[Level, ...] = Field(min_length=1, description="Levels above the lowest, each with criteria.")
 
     @model_validator(mode="after")
@@ -364,35 +377,39 @@ class Policy(StrictModel):
         "config; 'vaccination': a booster campaign."
     )
     delay_days: int = param(
-        1, units="days", source="user (1: in force the day after the indicators are assessed)",
-        description="Days from the assessment date to the first day the response is in force.", ge=1, le=365,
+        1,
+        units="days",
+        source="user (1: in force the day after the indicators are assessed)",
+        description="Days from the assessment date to the first day the response is in force.",
+        ge=1,
+        le=365,
     )
     home: float = param(1.0, units="1", source="user", description="Multiplier on home contacts.", ge=0, le=5)
-    school: float = param(
-        1.0, units="1", source="user", description="Multiplier on school contacts.", ge=0, le=5
-    )
+    school: float = param(1.0, units="1", source="user", description="Multiplier on school contacts.", ge=0, le=5)
     work: float = param(1.0, units="1", source="user", description="Multiplier on work contacts.", ge=0, le=5)
-    community: float = param(
-        1.0, units="1", source="user", description="Multiplier on community contacts.", ge=0, le=5
-    )
+    community: float = param(1.0, units="1", source="user", description="Multiplier on community contacts.", ge=0, le=5)
     step: str | None = Field(None, description="For 'surge': name of the surge step to activate.")
     doses_per_day_by_age: tuple[NonNegative, ...] | None = param(
-        None, units="doses/day", source="user",
+        None,
+        units="doses/day",
+        source="user",
         description="For 'vaccination': booster doses per day in each 10-year band 0-9 ... 80+.",
     )
     duration_days: int | None = param(
-        None, units="days", source="user",
+        None,
+        units="days",
+        source="user",
         description="Days the response stays in force (required for 'vaccination'; default: until lifted).",
         ge=1,
     )
     deescalate_after_days: int | None = param(
-        None, units="days", source="user",
-        description="Lift the response once its trigger has not held for this many days in a row "
-        "(not for 'surge').", ge=1,
+        None,
+        units="days",
+        source="user",
+        description="Lift the response once its trigger has not held for this many days in a row (not for 'surge').",
+        ge=1,
     )
-    repeat: bool = Field(
-        False, description="Fire again when the trigger holds again after being lifted or ended."
-    )
+    repeat: bool = Field(False, description="Fire again when the trigger holds again after being lifted or ended.")
 
     @field_validator("trigger")
     @classmethod
@@ -416,25 +433,17 @@ class Policy(StrictModel):
         if self.action == "contacts" and not scaled:
             raise ValueError("action 'contacts' needs at least one of home, school, work, community != 1")
         if self.action != "contacts" and scaled:
-            raise ValueError(
-                f"home/school/work/community apply only to action 'contacts' (action is {self.action!r})"
-            )
+            raise ValueError(f"home/school/work/community apply only to action 'contacts' (action is {self.action!r})")
         if self.action == "surge":
             if not self.step:
-                raise ValueError(
-                    "action 'surge' needs 'step': the name of a surge step in the capacity config"
-                )
+                raise ValueError("action 'surge' needs 'step': the name of a surge step in the capacity config")
             if self.deescalate_after_days is not None or self.duration_days is not None:
-                raise ValueError(
-                    "action 'surge' opens capacity for good: drop deescalate_after_days/duration_days"
-                )
+                raise ValueError("action 'surge' opens capacity for good: drop deescalate_after_days/duration_days")
         elif self.step is not None:
             raise ValueError("'step' applies only to action 'surge'")
         if self.action == "vaccination":
             if self.doses_per_day_by_age is None or len(self.doses_per_day_by_age) != N_AGE:
-                raise ValueError(
-                    f"action 'vaccination' needs doses_per_day_by_age with {N_AGE} values (0-9 ... 80+)"
-                )
+                raise ValueError(f"action 'vaccination' needs doses_per_day_by_age with {N_AGE} values (0-9 ... 80+)")
             if self.duration_days is None:
                 raise ValueError("action 'vaccination' needs duration_days (length of the campaign)")
         elif self.doses_per_day_by_age is not None:
@@ -468,6 +477,5 @@ def check_policies(
             continue
         if p.trigger not in allowed:
             raise ValueError(
-                f"policies.{i}.trigger: unknown trigger {p.trigger!r}; "
-                f"allowed: {', '.join(allowed)}, 'level N'"
+                f"policies.{i}.trigger: unknown trigger {p.trigger!r}; allowed: {', '.join(allowed)}, 'level N'"
             )

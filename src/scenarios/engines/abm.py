@@ -170,8 +170,13 @@ class EpidemicModel(mesa.Model):
         Daily totals (agents): new infections, latent, infectious.
     """
 
-    def __init__(self, synth: SyntheticPopulation, disease: Disease, rng: np.random.Generator,
-                 beta_correction: float = 1.0):
+    def __init__(
+        self,
+        synth: SyntheticPopulation,
+        disease: Disease,
+        rng: np.random.Generator,
+        beta_correction: float = 1.0,
+    ):
         super().__init__(rng=rng)
         self.synth, self.disease = synth, disease
         self.beta = disease.beta * beta_correction
@@ -196,11 +201,13 @@ class EpidemicModel(mesa.Model):
         self.inputs: DayInputs | None = None
         self._schedule_waning(np.flatnonzero(disease.wanes[self.stratum]), 0, memoryless=True)
         self.flows = self._empty_flows()
-        self.datacollector = mesa.DataCollector(model_reporters={
-            "new_infections": lambda m: int(m.flows["infections"].sum()),
-            "latent": lambda m: int(m.counts_exposed.sum()),
-            "infectious": lambda m: int(m.counts_infectious.sum()),
-        })
+        self.datacollector = mesa.DataCollector(
+            model_reporters={
+                "new_infections": lambda m: int(m.flows["infections"].sum()),
+                "latent": lambda m: int(m.counts_exposed.sum()),
+                "infectious": lambda m: int(m.counts_infectious.sum()),
+            }
+        )
 
     # ----- set-up -------------------------------------------------------------------------------------
     def _initial_strata(self) -> np.ndarray:
@@ -479,8 +486,11 @@ class AgentBasedEngine:
     @property
     def attrs(self) -> dict[str, int]:
         """Scale of the run, for the results' attributes."""
-        return {"abm_pop_scale": self.pop_scale, "abm_n_agents": self.synth.n_agents,
-                "abm_beta_correction": self.beta_correction}
+        return {
+            "abm_pop_scale": self.pop_scale,
+            "abm_n_agents": self.synth.n_agents,
+            "abm_beta_correction": self.beta_correction,
+        }
 
     def step(self, inputs: DayInputs) -> DayFlows:
         """Advance one day; see :class:`scenarios.engines.base.Engine`. Outputs are in people."""
@@ -503,4 +513,3 @@ class AgentBasedEngine:
             exposed=(m.counts_exposed * k).astype(float),
             infectious=(m.counts_infectious * k).astype(float),
         )
-

@@ -59,8 +59,11 @@ class CompartmentalEngine:
         nv, ns, na = len(disease.variants), len(disease.strata), len(population.sizes)
         ke, ki = disease.latent_stages, disease.infectious_stages
         self.shapes = {
-            "S": (ns, na), "E": (nv, ke, ns, na), "I": (nv, ki, ns, na),
-            "cum_inf": (nv, ns, na), "cum_onset": (nv, ns, na),
+            "S": (ns, na),
+            "E": (nv, ke, ns, na),
+            "I": (nv, ki, ns, na),
+            "cum_inf": (nv, ns, na),
+            "cum_onset": (nv, ns, na),
         }
         ends = np.cumsum([int(np.prod(s)) for s in self.shapes.values()])
         self._slices = {k: slice(e - int(np.prod(s)), e) for (k, s), e in zip(self.shapes.items(), ends, strict=True)}
@@ -82,7 +85,7 @@ class CompartmentalEngine:
         x = self._view(y)
         out = np.zeros_like(y)
         dx = self._view(out)
-        S, E, I = x["S"], x["E"], x["I"]
+        S, E, I = x["S"], x["E"], x["I"]  # noqa: E741 - the compartments' own names
         lam = self.force_of_infection(I.sum(axis=(1, 2)), contacts)  # (v, a)
         inf = S[None] * d.susceptibility[:, :, None] * lam[:, None, :]  # (v, s, a)
         se, si = d.latent_stages / d.latent_days, d.infectious_stages / d.infectious_days
@@ -133,8 +136,15 @@ class CompartmentalEngine:
         seeded = self._seed(x, np.asarray(inputs.imported, dtype=float))
         before = {k: x[k].copy() for k in ("cum_inf", "cum_onset")}
         contacts = self.population.contact_matrix(inputs.contact_multipliers)
-        sol = solve_ivp(self.rhs, (0.0, 1.0), y, args=(contacts,), method="RK45", rtol=self.rtol,
-                        atol=1e-9 * self.population.total / y.size)
+        sol = solve_ivp(
+            self.rhs,
+            (0.0, 1.0),
+            y,
+            args=(contacts,),
+            method="RK45",
+            rtol=self.rtol,
+            atol=1e-9 * self.population.total / y.size,
+        )
         if not sol.success:  # pragma: no cover - the system is smooth and bounded
             raise RuntimeError(f"integration failed on day {inputs.day}: {sol.message}")
         self.y = np.maximum(sol.y[:, -1], 0.0) if sol.y[:, -1].min() < 0 else sol.y[:, -1]
