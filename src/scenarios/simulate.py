@@ -62,8 +62,8 @@ def contact_multipliers(config: Config, date: dt.date) -> dict[str, float]:
     out = dict.fromkeys(SETTINGS, 1.0)
     for iv in config.interventions:
         if iv.active(date):
-            for s in SETTINGS:
-                out[s] *= getattr(iv, s)
+            for s, m in iv.contact_multipliers.items():
+                out[s] *= m
     return out
 
 

@@ -6,7 +6,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-__all__ = ["StrictModel", "param", "AGE_GROUPS", "N_AGE", "SETTINGS"]
+__all__ = ["StrictModel", "ContactScaling", "param", "AGE_GROUPS", "N_AGE", "SETTINGS"]
 
 # Ten-year bands: the resolution of every severity table we cite (parameters.md section 1).
 AGE_GROUPS: tuple[str, ...] = ("0-9", "10-19", "20-29", "30-39", "40-49", "50-59", "60-69", "70-79", "80+")
@@ -43,3 +43,17 @@ def param(default: Any = ..., *, units: str, source: str, description: str, **co
         json_schema_extra={"units": units, "source": source},
         **constraints,
     )
+
+
+class ContactScaling(StrictModel):
+    """Multipliers on each setting's contacts (1 = baseline), shared by interventions and triggered policies."""
+
+    home: float = param(1.0, units="1", source="user", description="Multiplier on home contacts.", ge=0, le=5)
+    school: float = param(1.0, units="1", source="user", description="Multiplier on school contacts.", ge=0, le=5)
+    work: float = param(1.0, units="1", source="user", description="Multiplier on work contacts.", ge=0, le=5)
+    community: float = param(1.0, units="1", source="user", description="Multiplier on community contacts.", ge=0, le=5)
+
+    @property
+    def contact_multipliers(self) -> dict[str, float]:
+        """Multiplier per setting."""
+        return {s: float(getattr(self, s)) for s in SETTINGS}

@@ -12,7 +12,7 @@ from typing import Annotated, Literal
 
 from pydantic import Field, model_validator
 
-from .base import N_AGE, StrictModel, param
+from .base import N_AGE, ContactScaling, StrictModel, param
 from .provinces import find_province, province_names
 
 __all__ = [
@@ -356,16 +356,12 @@ class Immunity(StrictModel):
         return max(0.0, 1.0 - (1.0 - ve_severe) / (1.0 - ve_infection))
 
 
-class Intervention(StrictModel):
+class Intervention(ContactScaling):
     """Scale contacts by setting between two dates (inclusive); overlapping interventions multiply."""
 
     name: str = Field(description="Label, e.g. 're-apply 5K'.")
     start_date: dt.date = param(units="date", source="user", description="First day in force.")
     end_date: dt.date | None = param(None, units="date", source="user", description="Last day in force.")
-    home: float = param(1.0, units="1", source="user", description="Multiplier on home contacts.", ge=0, le=5)
-    school: float = param(1.0, units="1", source="user", description="Multiplier on school contacts.", ge=0, le=5)
-    work: float = param(1.0, units="1", source="user", description="Multiplier on work contacts.", ge=0, le=5)
-    community: float = param(1.0, units="1", source="user", description="Multiplier on community contacts.", ge=0, le=5)
 
     @model_validator(mode="after")
     def _check(self) -> Intervention:

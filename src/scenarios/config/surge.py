@@ -29,7 +29,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import Field, ValidationError, field_validator, model_validator
 
-from .base import N_AGE, SETTINGS, StrictModel, param
+from .base import N_AGE, SETTINGS, ContactScaling, StrictModel, param
 
 __all__ = [
     "INDICATORS",
@@ -359,7 +359,7 @@ PolicyAction = Literal["contacts", "surge", "vaccination"]
 NonNegative = Annotated[float, Field(ge=0)]
 
 
-class Policy(StrictModel):
+class Policy(ContactScaling):
     """A triggered response: ``[[policies]]`` in a config.
 
     The trigger is checked at the end of each day on that day's indicators; the response is in force from
@@ -384,10 +384,6 @@ class Policy(StrictModel):
         ge=1,
         le=365,
     )
-    home: float = param(1.0, units="1", source="user", description="Multiplier on home contacts.", ge=0, le=5)
-    school: float = param(1.0, units="1", source="user", description="Multiplier on school contacts.", ge=0, le=5)
-    work: float = param(1.0, units="1", source="user", description="Multiplier on work contacts.", ge=0, le=5)
-    community: float = param(1.0, units="1", source="user", description="Multiplier on community contacts.", ge=0, le=5)
     step: str | None = Field(None, description="For 'surge': name of the surge step to activate.")
     doses_per_day_by_age: tuple[NonNegative, ...] | None = param(
         None,
@@ -421,11 +417,6 @@ class Policy(StrictModel):
         """N for a ``'level N'`` trigger, else None."""
         m = _LEVEL_TRIGGER.match(self.trigger)
         return int(m.group(1)) if m else None
-
-    @property
-    def contact_multipliers(self) -> dict[str, float]:
-        """Multiplier per setting (``contacts`` action)."""
-        return {s: float(getattr(self, s)) for s in SETTINGS}
 
     @model_validator(mode="after")
     def _check(self) -> Policy:
