@@ -32,7 +32,7 @@ import xarray as xr
 
 from .config import Config, ConfigError
 from .config.surge import INDICATORS, Criterion, Levels, ThresholdSet, check_policies, load_threshold_set
-from .results import write_atomic
+from .results import over_ages, write_atomic
 
 __all__ = [
     "INDICATORS",
@@ -60,7 +60,7 @@ __all__ = [
 WINDOW_DAYS = 7
 
 #: Daily series the indicators are computed from, and the results variable each is read from post hoc
-#: (summed over ``age_group`` where it has one). ``None`` marks inputs read from several variables.
+#: (summed over ``age_group`` where it has one).
 RAW_INPUTS: dict[str, str] = {
     "reported_cases": "new_reported_cases",
     "oxygen_patients": "needing_oxygen",
@@ -456,7 +456,7 @@ def _raw_from_results(ds: xr.Dataset) -> dict[str, xr.DataArray]:
     for key, var in RAW_INPUTS.items():
         if var in ds:
             da = ds[var]
-            out[key] = da.sum("age_group") if "age_group" in da.dims else da
+            out[key] = over_ages(da)
     return out
 
 
@@ -464,7 +464,7 @@ def _population(ds: xr.Dataset) -> float:
     if "population_total" in ds.attrs:
         return float(ds.attrs["population_total"])
     if "population" in ds:
-        return float(ds["population"].sum("age_group") if "age_group" in ds["population"].dims else ds["population"])
+        return float(over_ages(ds["population"]))
     raise ValueError("results have no 'population_total' attribute or 'population' variable")
 
 
@@ -700,7 +700,7 @@ def crossings(
     ind = indicators_from_results(ds)
     time = ds["time"].values
     unmet = {k: ds[f"unmet_{k}"] for k in ("oxygen", "icu") if f"unmet_{k}" in ds}
-    unmet = {k: v.sum("age_group") if "age_group" in v.dims else v for k, v in unmet.items()}
+    unmet = {k: over_ages(v) for k, v in unmet.items()}
     extra = [d for d in ind.dims if d != "time"]
     if extra:
         stacked_ind = ind.stack(_run=extra).transpose("time", "_run")

@@ -38,7 +38,7 @@ import pandas as pd
 import xarray as xr
 
 from . import indicators as _ind
-from .results import write_atomic
+from .results import over_ages, write_atomic
 
 if TYPE_CHECKING:  # pragma: no cover
     from matplotlib.axes import Axes
@@ -389,8 +389,7 @@ def _date_axis(ax: Axes, lang: Lang, maxticks: int = 8, time: Sequence | None = 
 
 
 def _single(da: xr.DataArray, name: str) -> xr.DataArray:
-    if "age_group" in da.dims:
-        da = da.sum("age_group")
+    da = over_ages(da)
     extra = [d for d in da.dims if d != "time"]
     if extra:
         raise ValueError(
@@ -1282,8 +1281,7 @@ def compare(
                     raise ValueError(f"run {label!r} has no variable {variable!r}")
                 da = ds[variable]
                 unit = unit_label(str(da.attrs.get("units", "")), lang)
-            if "age_group" in da.dims:
-                da = da.sum("age_group")
+            da = over_ages(da)
             t = pd.to_datetime(ds["time"].values).to_pydatetime()
             extra = [d for d in da.dims if d != "time"]
             if extra:

@@ -35,7 +35,7 @@ import xarray as xr
 from . import plots
 from .indicators import crossings, write_crossings
 from .plots import Lang, format_date, format_number
-from .results import read_netcdf, write_atomic
+from .results import over_ages, read_netcdf, write_atomic
 
 __all__ = ["REPORT_DIR", "ReportError", "crossings_table", "key_numbers", "write_report"]
 
@@ -108,8 +108,7 @@ _KEY_UNITS: dict[str, tuple[str, str]] = {
 
 
 def _total(ds: xr.Dataset, name: str) -> np.ndarray:
-    da = ds[name]
-    return (da.sum("age_group") if "age_group" in da.dims else da).values.astype(float)
+    return over_ages(ds[name]).values.astype(float)
 
 
 def key_numbers(ds: xr.Dataset, table: pd.DataFrame | None = None) -> pd.DataFrame:

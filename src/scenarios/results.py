@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
-__all__ = ["VARIABLES", "Recorder", "write_atomic", "write_netcdf", "read_netcdf"]
+__all__ = ["VARIABLES", "Recorder", "over_ages", "write_atomic", "write_netcdf", "read_netcdf"]
 
 FLOW, STOCK = "time: sum", "time: point"
 
@@ -327,6 +327,11 @@ VARIABLES.update(
 VARIABLES["policy_event"].update(  # CF flags, as scenarios.policy.EVENT_FLAGS
     flag_masks=np.array([1, 2, 4, 8], dtype=np.int8), flag_meanings="triggered in_force lift_decided ended"
 )
+
+
+def over_ages(da: xr.DataArray) -> xr.DataArray:
+    """Return ``da`` summed over ``age_group`` when it has that dimension (totals for the whole area)."""
+    return da.sum("age_group") if "age_group" in da.dims else da
 
 
 class Recorder:
