@@ -51,6 +51,7 @@ __all__ = [
     "per_100k",
     "rolling_mean",
     "rolling_sum",
+    "run_threshold_set",
     "sustained",
     "threshold_set_of",
     "write_crossings",
@@ -502,12 +503,22 @@ def indicators_from_results(ds: xr.Dataset) -> xr.Dataset:
     return xr.Dataset(out)
 
 
-def _resolve_thresholds(ds: xr.Dataset, thresholds: ThresholdSet | str | dict | None) -> ThresholdSet:
-    if thresholds is not None:
-        return load_threshold_set(thresholds)
-    if "threshold_set" in ds.attrs:
+def run_threshold_set(ds: xr.Dataset) -> ThresholdSet:
+    """Return the threshold set a run used: ``attrs["threshold_set"]``, else its config's, else the default."""
+    if ds.attrs.get("threshold_set"):
         return ThresholdSet.model_validate(json.loads(ds.attrs["threshold_set"]))
+    if ds.attrs.get("config_json"):  # results written before runs recorded their set
+        try:
+            cfg = Config.model_validate_json(ds.attrs["config_json"])
+            base = Path(ds.attrs["config_path"]).parent if ds.attrs.get("config_path") else None
+            return cfg.thresholds.resolve(base)
+        except (ValueError, OSError):
+            pass
     return load_threshold_set("provincial_3984")
+
+
+def _resolve_thresholds(ds: xr.Dataset, thresholds: ThresholdSet | str | dict | None) -> ThresholdSet:
+    return run_threshold_set(ds) if thresholds is None else load_threshold_set(thresholds)
 
 
 def _date(time: np.ndarray, i: int | None) -> Any:
@@ -662,7 +673,7 @@ def crossings(
         ``replicate`` give one block of rows each, labelled by extra columns).
     thresholds : ThresholdSet, str or dict, optional
         Evaluate another threshold set (shipped name, file path or table); default the set the run used
-        (``ds.attrs["threshold_set"]``), else ``provincial_3984``.
+        (``ds.attrs["threshold_set"]``), else its config's, else ``provincial_3984``.
     levels : Levels, optional
         Level table for ``level`` rows; default the run's (``ds.attrs["levels"]``), if any.
     overflow_above : float

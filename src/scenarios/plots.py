@@ -420,30 +420,8 @@ def _times(ds: xr.Dataset) -> np.ndarray:
 
 
 def threshold_set(ds: xr.Dataset) -> ThresholdSet:
-    """Return the threshold set a run used: ``attrs["threshold_set"]``, else its config's, else the default.
-
-    Returns
-    -------
-    scenarios.config.surge.ThresholdSet
-    """
-    from .config.surge import ThresholdSet, load_threshold_set
-
-    if ds.attrs.get("threshold_set"):
-        return ThresholdSet.model_validate(json.loads(ds.attrs["threshold_set"]))
-    if ds.attrs.get("config_json"):
-        try:
-            from .config import Config
-
-            cfg = Config.model_validate_json(ds.attrs["config_json"])
-            base = Path(ds.attrs["config_path"]).parent if ds.attrs.get("config_path") else None
-            return cfg.thresholds.resolve(base)
-        except (ValueError, OSError):
-            pass
-    return load_threshold_set("provincial_3984")
-
-
-def _crossings(ds: xr.Dataset) -> pd.DataFrame:
-    return _ind.crossings(ds, thresholds=threshold_set(ds))
+    """Return the threshold set a run used (see :func:`scenarios.indicators.run_threshold_set`)."""
+    return _ind.run_threshold_set(ds)
 
 
 def measures(ds: xr.Dataset) -> list[tuple[str, pd.Timestamp, pd.Timestamp]]:
@@ -684,7 +662,7 @@ def _indicator_figure(ds: xr.Dataset, indicator: str, title_key: str, lang: Lang
     lang = _check_lang(lang)
     values = _ind.indicators_from_results(ds)[indicator]
     values = _single(values, indicator)
-    table = _crossings(ds)
+    table = _ind.crossings(ds)
     with _rc():
         fig = _new_figure(size)
         ax = fig.add_subplot()
@@ -1039,7 +1017,7 @@ def dashboard(ds: xr.Dataset, lang: Lang = "vi", size: PageSize = "a4-portrait")
     matplotlib.figure.Figure
     """
     lang = _check_lang(lang)
-    table = _crossings(ds)
+    table = _ind.crossings(ds)
     values = _ind.indicators_from_results(ds)
     crit = table[table["kind"] == "criterion"].reset_index(drop=True)
     act_date = table.attrs.get("activation_date", pd.NaT)
@@ -1174,7 +1152,7 @@ def _ensemble_crossings(
     ax: Axes, ds: xr.Dataset, variable: str, label: str, colour: str, lang: Lang, drawn: set
 ) -> None:
     """Mark the median crossing date of a run with replicates, with the earliest-latest range as a bar."""
-    table = _crossings(ds)
+    table = _ind.crossings(ds)
     rows = _criteria_rows(table, variable)
     for (op, value), group in rows.groupby(["operator", "threshold"], sort=False):
         if (op, float(value)) not in drawn:
@@ -1306,7 +1284,7 @@ def compare(
             if is_indicator and extra:
                 _ensemble_crossings(ax, ds, variable, label, colour, lang, thresholds_drawn)
             if is_indicator and not extra:
-                rows = _criteria_rows(_crossings(ds), variable)
+                rows = _criteria_rows(_ind.crossings(ds), variable)
                 for _, row in rows.iterrows():
                     key = (row["operator"], float(row["threshold"]))
                     if key not in thresholds_drawn:

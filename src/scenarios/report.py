@@ -137,7 +137,7 @@ def key_numbers(ds: xr.Dataset, table: pd.DataFrame | None = None) -> pd.DataFra
             "the results have no care variables (" + ", ".join(missing) + "): "
             "run the config again with this version of scenarios"
         )
-    table = plots._crossings(ds) if table is None else table
+    table = crossings(ds) if table is None else table
     time = pd.to_datetime(ds["time"].values)
     rows: list[tuple[str, float, str, object]] = []
 
@@ -411,7 +411,7 @@ def write_report(
             f"{run_dir}: the results hold several runs ({', '.join(f'{d}={n}' for d, n in runs.items())}); "
             "a report is for one run (select one, e.g. ds.isel(replicate=0), and pass it as ds=)"
         )
-    table = crossings(ds, thresholds=plots.threshold_set(ds))
+    table = crossings(ds)
     numbers = key_numbers(ds, table)
     final = run_dir / REPORT_DIR
     tmp = Path(tempfile.mkdtemp(prefix=f".{REPORT_DIR}.", suffix=".tmp", dir=run_dir))
