@@ -216,7 +216,7 @@ def _report(args: argparse.Namespace) -> int:
 
 def _validate(args: argparse.Namespace) -> int:
     config = _load(args)
-    threshold_set_of(config)  # issue 4: threshold set file, policy triggers and surge steps
+    threshold_set_of(config)  # also checks the threshold set file, policy triggers and surge steps
     s = config.scenario
     print(f"{args.config}: valid — '{s.name}', {s.start_date} to {s.end_date} ({s.horizon_days} days)")
     if args.show:

@@ -65,7 +65,7 @@ VARIABLES: dict[str, dict[str, Any]] = {
 }
 
 
-# Three-tier care (issue 3; definitions in scenarios.care): census and waiting are stocks at the end of
+# Three-tier care (definitions in scenarios.care): census and waiting are stocks at the end of
 # the day; admissions, discharges and deaths are flows over the day. Oxygen is a rate on the day's census.
 T = ("time",)
 VARIABLES.update(
@@ -246,7 +246,7 @@ VARIABLES.update(
 )
 
 
-# Surge-plan indicators, criteria, epidemic level and triggered responses (issue 4; definitions in
+# Surge-plan indicators, criteria, epidemic level and triggered responses (definitions in
 # scenarios.indicators and docs/indicators.md). Indicators are the value on each date of a 7-day window
 # or a stock, so they are points in time (summing them over dates means nothing).
 VARIABLES.update(

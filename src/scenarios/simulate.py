@@ -174,9 +174,7 @@ def run(
             "setting": list(SETTINGS),
         },
     )
-    # care (issue 3)
     care = build_care(config, population.total, stream["care"])
-    # indicators and policy (issue 4)
     tracker = IndicatorTracker(n_days, population.total, threshold_set_of(config), config.levels)
     policies = build_policy_engine(config, n_days, health=care.capacity)
     rec.coords.update(tracker.coords | policies.coords)
@@ -184,7 +182,7 @@ def run(
     for day in tqdm(range(n_days), disable=not progress, desc=config.scenario.name, unit="day"):
         date = start + dt.timedelta(days=day)
         multipliers = contact_multipliers(config, date)
-        triggered = policies.contact_multipliers(day)  # issue 4: responses decided on earlier days
+        triggered = policies.contact_multipliers(day)  # responses decided on earlier days
         multipliers = {s: multipliers[s] * triggered[s] for s in SETTINGS}
         boosters = policies.booster_doses(day)
         inputs = DayInputs(day, multipliers, imported_infections(config, population, day), boosters)
@@ -208,16 +206,17 @@ def run(
             n_by_immunity=flows.susceptible,
             contact_multiplier=[multipliers[s] for s in SETTINGS],
         )
-        # care (issue 3): admissions, occupancy, overflow, deaths and oxygen against capacity
+        # Admissions, occupancy, overflow, deaths and oxygen against capacity.
         prevalence = float(flows.infectious.sum()) / population.total
         cared = care.step(day, severe, critical, mild, prevalence=prevalence)
         rec.add(day, **cared)
-        # indicators and policy (issue 4): today's indicators decide responses from tomorrow on
+        # Today's indicators decide responses from tomorrow on.
         state = tracker.update_from(day, {"new_reported_cases": reported, **cared})
         policies.update(day, {"activation": state["activation"], **state["met"]}, state["level"])
         rec.add(day, **tracker.record(day), **policies.record(day))
 
     prov = config.provenance
+    resolved = config.model_dump_json()
     attrs = {
         "title": f"scenarios: {config.scenario.name}",
         "scenario_name": config.scenario.name,
@@ -232,10 +231,10 @@ def run(
         "config_path": prov.get("config_path", ""),
         "config_text": prov.get("config_text", ""),
         "overrides": prov.get("overrides", "{}"),
-        "config_json": config.model_dump_json(),
-        "config_sha256": hashlib.sha256(config.model_dump_json().encode()).hexdigest(),
+        "config_json": resolved,
+        "config_sha256": hashlib.sha256(resolved.encode()).hexdigest(),
         "Conventions": "CF-1.8",
-        **tracker.attrs(),  # issue 4: threshold set and level table, read back by crossings()
+        **tracker.attrs(),  # threshold set and level table, read back by crossings()
     }
     attrs.update(getattr(model, "attrs", {}))  # engine choices, e.g. the agent-based pop_scale
     static = {
@@ -250,5 +249,5 @@ def run(
             attrs={"units": "1/(contact day)", "long_name": "transmission rate per contact"},
         ),
     }
-    labels = tracker.static() | policies.static()  # issue 4: per-criterion and per-policy labels (coords)
+    labels = tracker.static() | policies.static()  # per-criterion and per-policy labels (coords)
     return rec.dataset(attrs, static | labels).set_coords(list(labels))
