@@ -38,7 +38,7 @@ import pandas as pd
 import xarray as xr
 
 from . import indicators as _ind
-from .results import over_ages, write_atomic
+from .results import VARIABLES, over_ages, write_atomic
 
 if TYPE_CHECKING:  # pragma: no cover
     from matplotlib.axes import Axes
@@ -233,26 +233,6 @@ INDICATOR_LABELS: dict[str, dict[str, tuple[str, str]]] = {
     },
 }
 
-# Fallback labels of results variables (used when a Dataset lacks long_name / long_name_vi).
-_VAR_LABELS: dict[str, tuple[str, str]] = {
-    "new_reported_cases": ("new reported cases", "ca mắc mới được báo cáo"),
-    "new_infections": ("new infections", "ca nhiễm mới"),
-    "census_oxygen": ("patients in oxygen beds (tier 2)", "bệnh nhân đang nằm giường có oxy (tầng 2)"),
-    "census_icu": ("patients in ICU (tier 3)", "bệnh nhân đang điều trị hồi sức tích cực (tầng 3)"),
-    "unmet_oxygen": ("patients needing oxygen without it", "bệnh nhân cần thở oxy nhưng không được đáp ứng"),
-    "unmet_icu": ("critical patients without an ICU bed", "bệnh nhân nặng không có giường ICU"),
-    "needing_oxygen": ("patients needing oxygen", "bệnh nhân cần thở oxy"),
-    "deaths": ("deaths", "ca tử vong"),
-    "deaths_without_care": ("deaths without care", "tử vong do không được điều trị"),
-    "oxygen_demand_m3_per_day": ("oxygen demand", "nhu cầu oxy"),
-    "oxygen_supply_m3_per_day": ("oxygen supply", "nguồn cung oxy"),
-    "oxygen_demand_cylinders_per_day": ("oxygen demand in cylinders", "nhu cầu oxy quy ra bình"),
-    "beds_oxygen_available": ("oxygen beds available", "giường có oxy sẵn có"),
-    "icu_staffed_available": ("staffed ICU beds", "giường ICU có đủ nhân lực"),
-    "beds_covid_free": ("free COVID-19 beds", "giường COVID-19 còn trống"),
-    "icu_staffed_free": ("free staffed ICU beds", "giường ICU có đủ nhân lực còn trống"),
-}
-
 # Units as written in results attrs -> Vietnamese.
 _UNITS_VI: dict[str, str] = {
     "people": "người",
@@ -293,17 +273,12 @@ def unit_label(units: str, lang: Lang) -> str:
 
 
 def variable_label(ds: xr.Dataset, name: str, lang: Lang) -> str:
-    """Label of a variable: ``long_name_vi``/``long_name`` from its attrs, else the built-in table."""
+    """Label of a variable: ``long_name_vi``/``long_name`` from its attrs, else from the results schema."""
     if name in INDICATOR_LABELS:
         return INDICATOR_LABELS[name][lang][0]
     attrs = ds[name].attrs if name in ds else {}
     key = "long_name_vi" if lang == "vi" else "long_name"
-    if attrs.get(key):
-        text = str(attrs[key])
-    elif name in _VAR_LABELS:
-        text = _VAR_LABELS[name][lang == "vi"]
-    else:
-        text = str(attrs.get("long_name", name))
+    text = str(attrs.get(key) or VARIABLES.get(name, {}).get(key) or attrs.get("long_name", name))
     return text[:1].upper() + text[1:]
 
 

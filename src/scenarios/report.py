@@ -35,7 +35,7 @@ import xarray as xr
 from . import plots
 from .indicators import crossings, write_crossings
 from .plots import Lang, format_date, format_number
-from .results import over_ages, read_netcdf, write_atomic
+from .results import current_umask, over_ages, read_netcdf, write_atomic
 
 __all__ = ["REPORT_DIR", "ReportError", "crossings_table", "key_numbers", "write_report"]
 
@@ -443,18 +443,12 @@ def write_report(
         ]
         title = {"vi": "Phụ lục", "en": "Annex"}[lang] + f": {ds.attrs.get('scenario_name', '')}"
         write_atomic(tmp / "annex.pdf", lambda path: _annex(path, pages, title))
-        os.chmod(tmp, 0o777 & ~_umask())
+        os.chmod(tmp, 0o777 & ~current_umask())
         _swap_into_place(tmp, final)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     return final
-
-
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
 
 
 def _annex(path: Path, pages: list, title: str) -> None:
