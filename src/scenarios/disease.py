@@ -37,6 +37,7 @@ __all__ = [
     "build_disease",
     "next_generation_matrix",
     "reporting_delay_weights",
+    "spectral_radius",
     "split_severity",
 ]
 

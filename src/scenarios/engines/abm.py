@@ -32,7 +32,7 @@ import mesa
 import numpy as np
 
 from ..config import N_AGE, SETTINGS, Config
-from ..disease import DOSE3, WANED, Disease
+from ..disease import DOSE3, WANED, Disease, spectral_radius
 from ..population import Population
 from ..synthpop import GROUP_SETTINGS, SyntheticPopulation, build_synthetic_population
 from .base import DayFlows, DayInputs
@@ -66,8 +66,8 @@ def beta_correction(synth: SyntheticPopulation, disease: Disease, n: int = 400_0
     agent can infect a given group-mate only once: with pair hazard ``h`` per infectious day and ``n``
     infectious days, the chance is ``p(h) = 1 - E[exp(-h n)] < h E[n]``. The agents' next-generation matrix
     (everyone naive, baseline contacts) is ``K[a, b] = sum_s E_s[b, a] p(c beta w_s[a, b]) + c beta D
-    C_community[b, a]``; ``c`` solves ``rho(K(c)) = beta D rho(C)`` (bisection; ``p`` is concave, so
-    ``c >= 1``). Depletion of susceptibles *within* a group over several generations is not corrected.
+    C_community[b, a]``; ``c`` solves ``rho(K(c)) = beta D rho(C)``, rho the spectral radius (bisection; ``p`` is
+    concave, so ``c >= 1``). Depletion of susceptibles *within* a group over several generations is not corrected.
 
     Parameters
     ----------
@@ -101,20 +101,17 @@ def beta_correction(synth: SyntheticPopulation, disease: Disease, n: int = 400_0
             k += mates[s].T * p
         return k
 
-    def rho(k: np.ndarray) -> float:
-        return float(np.max(np.abs(np.linalg.eigvals(k))))
-
     contacts = synth.weights["community"] * synth.agents_by_band[None, :]
     contacts = contacts + sum(synth.weights[s] * mates[s] for s in GROUP_SETTINGS)
-    target = rho(beta * mean_days * contacts.T)  # mass action, as in the SEIR engine
+    target = spectral_radius(beta * mean_days * contacts.T)  # mass action, as in the SEIR engine
     if target <= 0:
         return 1.0
     lo, hi = 1.0, 1.0
-    while rho(ngm(hi)) < target and hi < 1e3:
+    while spectral_radius(ngm(hi)) < target and hi < 1e3:
         lo, hi = hi, hi * 2
     for _ in range(40):
         mid = (lo + hi) / 2
-        lo, hi = (mid, hi) if rho(ngm(mid)) < target else (lo, mid)
+        lo, hi = (mid, hi) if spectral_radius(ngm(mid)) < target else (lo, mid)
     return (lo + hi) / 2
 
 
