@@ -310,7 +310,9 @@ class EpidemicModel(mesa.Model):
         self._schedule_waning(agents[self.disease.wanes[to]], self.day)
 
     def _waning(self) -> None:
-        agents = self._pop_due("wane", self.day)
+        # An agent re-scheduled (reinfected and recovered, or boosted) can land in the same day's bucket twice
+        # with a matching wane_day; count it once.
+        agents = np.unique(self._pop_due("wane", self.day))
         agents = agents[(self.wane_day[agents] == self.day) & (self.state[agents] == SUSCEPTIBLE)]
         agents = agents[self.disease.wanes[self.stratum[agents]]]
         self.wane_day[agents] = _NO_DAY
