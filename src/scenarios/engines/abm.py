@@ -33,7 +33,7 @@ import numpy as np
 
 from ..config import N_AGE, SETTINGS, Config
 from ..disease import DOSE3, WANED, Disease, spectral_radius
-from ..population import Population
+from ..population import Population, largest_remainder
 from ..synthpop import GROUP_SETTINGS, SyntheticPopulation, build_synthetic_population
 from .base import DayFlows, DayInputs
 
@@ -215,10 +215,7 @@ class EpidemicModel(mesa.Model):
             lo, hi = self.synth.band_start[a], self.synth.band_start[a + 1]
             if hi == lo or init[:, a].sum() <= 0:
                 continue
-            exact = init[:, a] / init[:, a].sum() * (hi - lo)
-            k = np.floor(exact).astype(np.int64)
-            rest = (hi - lo) - k.sum()
-            k[np.argsort(-(exact - k), kind="stable")[:rest]] += 1
+            k = largest_remainder(init[:, a], hi - lo)
             stratum[lo:hi] = self.rng.permutation(np.repeat(np.arange(self.n_stratum), k)).astype(np.int8)
         return stratum
 
