@@ -28,7 +28,7 @@ CASES = {
     ),
     "wrong type": (
         GOOD.replace("horizon_days = 30", 'horizon_days = "thirty"'),
-        ["scenario.horizon_days", "valid integer", "thirty"],
+        ["scenario.horizon_days", "expected a number", "thirty"],
     ),
     "negative count": (
         GOOD + "[variants.new]\nintroduction_date = 2026-12-05\nimported_per_day = -3\n",
@@ -66,6 +66,49 @@ CASES = {
         ["population: required field is missing", "variants: required field is missing"],
     ),
     "malformed TOML": (GOOD + "[disease\n", ["malformed TOML", "line"]),
+    "boolean as a fraction": (
+        GOOD + "[variants.new]\nintroduction_date = 2026-12-05\nimmune_escape = true\n",
+        ["variants.new.immune_escape", "expected a number, got the boolean true"],
+    ),
+    "boolean as a count": (
+        GOOD.replace('province = "Lai Châu"', "total = true"),
+        ["population.total", "expected a number, got the boolean true"],
+    ),
+    "boolean in a by-age list": (
+        GOOD + "[immunity]\ncoverage_dose2_by_age = [0.5, true, 0, 0, 0, 0, 0, 0, 0]\n",
+        ["immunity.coverage_dose2_by_age", "boolean"],
+    ),
+    "text as a number": (
+        GOOD.replace("r0 = 2.0", 'r0 = 2.0\ninitial_infections = "10"'),
+        ["variants.resident.initial_infections", "expected a number, got the text '10'"],
+    ),
+    "infinite importations": (
+        GOOD + "[variants.new]\nintroduction_date = 2026-12-05\nimported_per_day = inf\n",
+        ["variants.new.imported_per_day", "finite"],
+    ),
+    "huge importations": (
+        GOOD + "[variants.new]\nintroduction_date = 2026-12-05\nimported_per_day = 1e308\n",
+        ["variants.new.imported_per_day", "at most"],
+    ),
+    "importations above the population": (
+        GOOD + "[variants.new]\nintroduction_date = 2026-12-05\nimported_per_day = 1e6\n",
+        ["variants.new.imported_per_day", "exceeds the population"],
+    ),
+    "initial infections above the population": (
+        GOOD.replace("r0 = 2.0", "r0 = 2.0\ninitial_infections = 1e8"),
+        ["variants.resident.initial_infections", "exceeds the population"],
+    ),
+    "infinite duration": (GOOD + "[disease]\nlatent_days = inf\n", ["disease.latent_days", "finite"]),
+    "infinite beds": (GOOD + "[capacity]\nbeds_icu = inf\n", ["capacity.beds_icu", "finite"]),
+    "not a number": (GOOD + "[capacity]\nbeds_icu = nan\n", ["capacity.beds_icu", "finite"]),
+    "ambiguous province Ha": (
+        GOOD.replace("Lai Châu", "Tỉnh Hà"),
+        ["population", "ambiguous", "Hà Nội", "Hà Tĩnh"],
+    ),
+    "ambiguous province Hoa": (
+        GOOD.replace("Lai Châu", "Hoa"),
+        ["population", "ambiguous", "Thanh Hóa", "Khánh Hòa"],
+    ),
     "booster above two doses": (
         GOOD + "[immunity]\ncoverage_dose3_by_age = [0.5,0,0,0,0,0,0,0,0]\n",
         ["immunity", "coverage_dose3_by_age exceeds coverage_dose2_by_age"],
@@ -128,6 +171,23 @@ def test_bad_set_override_is_named(tmp_path, capsys):
     assert code == 2 and "--set: reporting.ascertainment" in err
     code, err = _run_cli(["validate", str(path), "--set", "no-equals-sign"], capsys)
     assert code == 2 and "expected KEY=VALUE" in err
+
+
+@pytest.mark.parametrize("value", ["true", "false", "inf", "nan", "1e308", '"0.5"'])
+def test_set_takes_plain_finite_numbers_only(value, tmp_path, capsys):
+    path = tmp_path / "ok.toml"
+    path.write_text(GOOD + "[variants.new]\nintroduction_date = 2026-12-05\n", encoding="utf-8")
+    code, err = _run_cli(["validate", str(path), "--set", f"variants.new.immune_escape={value}"], capsys)
+    assert code == 2 and "--set: variants.new.immune_escape" in err
+
+
+@pytest.mark.parametrize(
+    "name", ["Hà Tĩnh", "ha tinh", "Tỉnh Hà Tĩnh", "Thanh Hóa", "thanh hoa", "Thành phố Hà Nội", "Ha Noi city", "VN38"]
+)
+def test_full_province_names_resolve(name):
+    from scenarios.config import find_province
+
+    assert find_province(name) is not None
 
 
 def test_failed_run_leaves_earlier_results_untouched(tmp_path, capsys):

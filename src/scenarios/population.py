@@ -143,7 +143,7 @@ def _reciprocal(c: np.ndarray, sizes: np.ndarray) -> np.ndarray:
 def build_population(cfg: PopulationConfig) -> Population:
     """Build the population of a config: size, age structure and contact matrices."""
     province = find_province(cfg.province) if cfg.province else None
-    total = cfg.total if cfg.total is not None else province.population
+    total = cfg.people
     shares = np.array(cfg.age_shares) if cfg.age_shares is not None else national_age_shares()
     # Whole people per band, so the configured total is kept exactly (rates per 100,000 tie exactly).
     sizes = largest_remainder(shares, int(total)).astype(float)

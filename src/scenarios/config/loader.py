@@ -121,17 +121,21 @@ def _submodel(annotation: Any) -> type[BaseModel] | None:
 
 def _describe(err: Mapping[str, Any], origin: Mapping[tuple, Path], top: str) -> str:
     loc = tuple(err["loc"])
+    msg = err["msg"].removeprefix("Value error, ")
+    head, sep, rest = msg.partition(": ")
+    if not loc and sep and "." in head and " " not in head:
+        # A check across sections names its field first ("variants.new.imported_per_day: ..."): blame its file.
+        loc, msg = tuple(head.split(".")), rest
     field = ".".join(str(p) for p in loc) or "(top level)"
     keys = [k for k in origin if k[: len(loc)] == loc] if loc else []
     source = origin.get(loc) or (origin[keys[0]] if keys else None) or top
-    msg = err["msg"].removeprefix("Value error, ")
     if err["type"] == "extra_forbidden":
         owner = _model_at(Config, loc[:-1])
         allowed = ", ".join(owner.model_fields) if owner else "?"
         msg = f"unknown key; allowed here: {allowed}"
     elif err["type"] == "missing":
         msg = "required field is missing"
-    elif "input" in err and not isinstance(err["input"], Mapping):
+    elif "input" in err and not isinstance(err["input"], Mapping) and " got " not in msg:
         msg += f" (got {err['input']!r})"
     return f"{source}: {field}: {msg}"
 

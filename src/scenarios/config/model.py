@@ -13,7 +13,7 @@ from typing import Annotated, Literal
 from pydantic import Field, model_validator
 
 from .base import N_AGE, ContactScaling, StrictModel, param
-from .provinces import find_province, province_names
+from .provinces import find_province, province_candidates, province_names
 
 __all__ = [
     "Scenario",
@@ -70,6 +70,7 @@ class Population(StrictModel):
         source="data/vietnam/provinces_34_2025_boundaries.csv (WorldPop 2020) when a province is given",
         description="Total population; overrides the province's figure (e.g. a small area within it).",
         gt=0,
+        le=200_000_000,
     )
     name: str | None = Field(None, description="Display name of the area; defaults to the province's name.")
     age_shares: ByAge | None = param(
@@ -91,6 +92,11 @@ class Population(StrictModel):
         if self.province is None and self.total is None:
             raise ValueError("give 'province' (code or name) or 'total' (number of people), or both")
         if self.province is not None and find_province(self.province) is None:
+            near = province_candidates(self.province)
+            if near:
+                raise ValueError(
+                    f"province {self.province!r} is ambiguous or incomplete; did you mean: " + ", ".join(near)
+                )
             raise ValueError(
                 f"unknown province {self.province!r}; allowed: a code VN01..VN96 or one of "
                 + ", ".join(province_names())
@@ -98,6 +104,11 @@ class Population(StrictModel):
         if self.age_shares is not None and not math.isclose(sum(self.age_shares), 1.0, abs_tol=1e-6):
             raise ValueError(f"age_shares must sum to 1 (they sum to {sum(self.age_shares):.6g})")
         return self
+
+    @property
+    def people(self) -> int:
+        """Total population: ``total`` when given, else the province's figure."""
+        return self.total if self.total is not None else find_province(self.province).population
 
 
 class Disease(StrictModel):
