@@ -204,3 +204,38 @@ def test_failed_run_leaves_earlier_results_untouched(tmp_path, capsys):
 def test_shipped_configs_are_all_valid(capsys):
     for path in sorted(Path(CONFIGS).glob("*.toml")):
         assert main(["validate", str(path)]) == 0, capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("setting", "field"),
+    [
+        ("immunity.waning_days=1e-4", "immunity.waning_days"),
+        ("disease.latent_days=1e-9", "disease.latent_days"),
+        ("disease.infectious_days=0.5", "disease.infectious_days"),
+    ],
+)
+def test_durations_below_a_day_are_refused_with_the_reason(setting, field, tmp_path, capsys):
+    path = tmp_path / "ok.toml"
+    path.write_text(GOOD, encoding="utf-8")
+    code, err = _run_cli(["validate", str(path), "--set", setting], capsys)
+    assert code == 2 and f"--set: {field}: must be at least 1 day" in err and "one day at a time" in err
+
+
+@pytest.mark.parametrize("date", ["1600-01-01", "9999-12-01"])
+def test_dates_outside_the_calendar_are_refused(date, tmp_path, capsys):
+    path = tmp_path / "ok.toml"
+    path.write_text(GOOD, encoding="utf-8")
+    code, err = _run_cli(["validate", str(path), "--set", f"scenario.start_date={date}"], capsys)
+    assert code == 2 and "scenario.start_date: dates must lie between" in err
+
+
+def test_unreachable_rt_is_refused_by_validate(tmp_path, capsys):
+    path = tmp_path / "zero.toml"
+    path.write_text(
+        GOOD.replace("r0 = 2.0", "rt_start = 1.5")
+        + '[[interventions]]\nname = "all"\nstart_date = 2026-12-01\nhome = 0\nschool = 0\nwork = 0\ncommunity = 0\n',
+        encoding="utf-8",
+    )
+    for command in ("validate", "run"):
+        code, err = _run_cli([command, str(path), "--out", str(tmp_path / "o")][: 2 + 2 * (command == "run")], capsys)
+        assert code == 2 and "variants.resident.rt_start: cannot be reached" in err and "Traceback" not in err

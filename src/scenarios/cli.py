@@ -15,7 +15,7 @@ from .indicators import crossings, format_crossings, threshold_set_of, write_cro
 from .policy import actions
 from .report import ReportError, key_numbers, write_report
 from .results import write_atomic, write_netcdf
-from .simulate import run
+from .simulate import prepare, run
 
 __all__ = ["main"]
 
@@ -217,6 +217,7 @@ def _report(args: argparse.Namespace) -> int:
 def _validate(args: argparse.Namespace) -> int:
     config = _load(args)
     threshold_set_of(config)  # also checks the threshold set file, policy triggers and surge steps
+    prepare(config)  # and what the schema cannot: e.g. an Rt that no transmission rate reaches
     s = config.scenario
     print(f"{args.config}: valid — '{s.name}', {s.start_date} to {s.end_date} ({s.horizon_days} days)")
     if args.show:

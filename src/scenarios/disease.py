@@ -28,7 +28,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import stats
 
-from .config import Config, Reporting
+from .config import Config, ConfigError, Reporting
 from .config.health import Duration
 from .population import Population
 
@@ -175,8 +175,9 @@ def next_generation_matrix(
         Contact multipliers by setting.
     """
     c = population.contact_matrix(multipliers)
-    n = population.sizes
-    return beta * infectious_days * c * susceptible[:, None] / n[None, :]
+    n = population.sizes[None, :]
+    # An empty band infects no one (and is infected by no one: its susceptible count is 0).
+    return np.divide(beta * infectious_days * c * susceptible[:, None], n, out=np.zeros_like(c), where=n > 0)
 
 
 def spectral_radius(k: np.ndarray) -> float:
@@ -204,8 +205,15 @@ def build_disease(cfg: Config, population: Population, day0_multipliers: Mapping
     else:
         target, susceptible, mult = res.rt_start, susceptibility[0] @ strata0, day0_multipliers
     unit = spectral_radius(next_generation_matrix(population, 1.0, d.infectious_days, susceptible, mult))
-    if unit <= 0:
-        raise ValueError("no one can be infected: the contact matrix or susceptibility is zero")
+    if not unit > 0:
+        where = cfg.provenance.get("config_path") or "config"
+        raise ConfigError(
+            [
+                f"{where}: variants.resident.{'r0' if res.r0 is not None else 'rt_start'}: cannot be reached: "
+                "on day 0 no one can be infected (every contact is 0 or no one is susceptible); "
+                "give r0 (contacts at baseline, everyone susceptible) or change the day-0 interventions"
+            ]
+        )
     beta_res = target / unit
     beta = np.array([beta_res] + ([beta_res * new.transmissibility_multiplier] if new else []))
 

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import math
 import typing
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
-__all__ = ["StrictModel", "ContactScaling", "param", "AGE_GROUPS", "N_AGE", "SETTINGS", "MAX_NUMBER"]
+__all__ = ["StrictModel", "ContactScaling", "param", "AGE_GROUPS", "N_AGE", "SETTINGS", "MAX_NUMBER", "DATE_RANGE"]
 
 # Ten-year bands: the resolution of every severity table we cite (parameters.md section 1).
 AGE_GROUPS: tuple[str, ...] = ("0-9", "10-19", "20-29", "30-39", "40-49", "50-59", "60-69", "70-79", "80+")
@@ -20,6 +21,8 @@ SETTINGS: tuple[str, ...] = ("home", "school", "work", "community")
 # Largest magnitude any number in a config may take (fields may set tighter bounds): counts beyond it have no
 # meaning for a province and overflow the engines' integer arithmetic.
 MAX_NUMBER = 1e9
+# Dates the results' calendar (datetime64[ns], 1678-2262) holds with a ten-year horizon to spare.
+DATE_RANGE = (dt.date(1900, 1, 1), dt.date(2200, 12, 31))
 
 
 def _types_in(annotation: Any) -> set[Any]:
@@ -55,6 +58,7 @@ class StrictModel(BaseModel):
 
     Numbers must be plain: booleans and text are refused where a number belongs (pydantic would read
     ``true`` as 1 and ``"10"`` as 10), and so are infinities, NaN and magnitudes above :data:`MAX_NUMBER`.
+    Dates lie in :data:`DATE_RANGE`.
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True, validate_default=True, allow_inf_nan=False)
@@ -68,6 +72,13 @@ class StrictModel(BaseModel):
             return value
         for item in value if isinstance(value, list | tuple) else (value,):
             _plain_number(item, admits)
+        return value
+
+    @field_validator("*", mode="after")
+    @classmethod
+    def _dates_in_range(cls, value: Any) -> Any:
+        if isinstance(value, dt.date) and not DATE_RANGE[0] <= value <= DATE_RANGE[1]:
+            raise ValueError(f"dates must lie between {DATE_RANGE[0]} and {DATE_RANGE[1]}, got {value}")
         return value
 
 

@@ -135,7 +135,7 @@ def _describe(err: Mapping[str, Any], origin: Mapping[tuple, Path], top: str) ->
         msg = f"unknown key; allowed here: {allowed}"
     elif err["type"] == "missing":
         msg = "required field is missing"
-    elif "input" in err and not isinstance(err["input"], Mapping) and " got " not in msg:
+    elif "input" in err and not isinstance(err["input"], Mapping) and "got " not in msg:
         msg += f" (got {err['input']!r})"
     return f"{source}: {field}: {msg}"
 

@@ -10,7 +10,7 @@ import datetime as dt
 import math
 from typing import Annotated, Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, ValidationInfo, field_validator, model_validator
 
 from .base import N_AGE, ContactScaling, StrictModel, param
 from .provinces import find_province, province_candidates, province_names
@@ -29,6 +29,17 @@ __all__ = [
 
 Fraction = Annotated[float, Field(ge=0.0, le=1.0)]
 ByAge = Annotated[tuple[Fraction, ...], Field(min_length=N_AGE, max_length=N_AGE)]
+
+
+def at_least_a_day(value: float, name: str, alternative: str = "") -> float:
+    """Refuse a mean duration under one day: a daily model cannot resolve it (and the ODE becomes stiff)."""
+    if value < 1:
+        extra = f" ({alternative})" if alternative else ""
+        raise ValueError(
+            f"must be at least 1 day{extra}: the model advances one day at a time, so shorter "
+            f"periods are not meaningful (got {value:g})"
+        )
+    return value
 
 
 def _by_age(values: list[float]) -> tuple[float, ...]:
@@ -156,6 +167,11 @@ class Disease(StrictModel):
         source="squire default_probs: IHR x P(ICU|hosp), 10-year bands (parameters.md s.1)",
         description="Probability per infection of needing ICU (tier 3), by age.",
     )
+
+    @field_validator("latent_days", "infectious_days")
+    @classmethod
+    def _at_least_a_day(cls, value: float, info: ValidationInfo) -> float:
+        return at_least_a_day(value, info.field_name)
 
     @model_validator(mode="after")
     def _check(self) -> Disease:
@@ -338,6 +354,11 @@ class Immunity(StrictModel):
         description="Mean time until protection drops to the waned level; omit or 0 for no waning.",
         ge=0,
     )
+
+    @field_validator("waning_days")
+    @classmethod
+    def _waning_at_least_a_day(cls, value: float | None) -> float | None:
+        return value if not value else at_least_a_day(value, "waning_days", "or 0 for no waning")
 
     @model_validator(mode="after")
     def _check(self) -> Immunity:
