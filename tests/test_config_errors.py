@@ -239,3 +239,59 @@ def test_unreachable_rt_is_refused_by_validate(tmp_path, capsys):
     for command in ("validate", "run"):
         code, err = _run_cli([command, str(path), "--out", str(tmp_path / "o")][: 2 + 2 * (command == "run")], capsys)
         assert code == 2 and "variants.resident.rt_start: cannot be reached" in err and "Traceback" not in err
+
+
+POLICY = '[variants.new]\nintroduction_date = 2026-12-05\n[[policies]]\nname = "p"\ntrigger = "activation"\n'
+POLICY += 'action = "contacts"\ncommunity = 0.5\ndelay_days = 2\n'
+
+
+def test_a_check_on_a_table_blames_the_file_that_wrote_the_field(tmp_path, capsys):
+    (tmp_path / "base.toml").write_text(GOOD, encoding="utf-8")
+    (tmp_path / "whatif.toml").write_text(
+        'extends = "base.toml"\n[population]\nage_shares = [0.1, 0.1, 0.1, 0.1, 0.1, 0.1, 0.1, 0.1, 0.1]\n',
+        encoding="utf-8",
+    )
+    code, err = _run_cli(["validate", str(tmp_path / "whatif.toml")], capsys)
+    assert code == 2 and f"{tmp_path / 'whatif.toml'}: population: age_shares must sum to 1" in err
+    assert "base.toml" not in err
+
+
+@pytest.mark.parametrize(
+    ("setting", "expected"),
+    [
+        ("variants.new.immune_escape.x=1", "--set: variants.new.immune_escape:"),
+        ("policies.0.delay_days=-3", "--set: policies.0.delay_days: Input should be greater than or equal to 1"),
+        ("policies.4.delay_days=3", "--set: policies.4: no such item (policies has 1"),
+    ],
+)
+def test_set_errors_blame_set(setting, expected, tmp_path, capsys):
+    path = tmp_path / "ok.toml"
+    path.write_text(GOOD + POLICY, encoding="utf-8")
+    code, err = _run_cli(["validate", str(path), "--set", setting], capsys)
+    assert code == 2 and expected in err
+    assert str(path) not in err and "valid tuple" not in err
+
+
+def test_set_edits_one_item_of_an_array_of_tables(tmp_path):
+    from scenarios.config import load_config
+
+    path = tmp_path / "ok.toml"
+    path.write_text(GOOD + POLICY, encoding="utf-8")
+    config = load_config(path, {"policies.0.delay_days": 3})
+    assert config.policies[0].delay_days == 3 and config.policies[0].name == "p"
+
+
+def test_one_bad_item_of_a_by_age_list_is_the_only_error(tmp_path, capsys):
+    path = tmp_path / "ok.toml"
+    path.write_text(GOOD, encoding="utf-8")
+    code, err = _run_cli(
+        ["validate", str(path), "--set", "immunity.coverage_dose2_by_age=[0.1,0.1,0.1,0.1,0.1,0.1,0.1,0.1,2]"], capsys
+    )
+    assert code == 2 and "--set: immunity.coverage_dose2_by_age.8" in err
+    assert "Tuple should have" not in err and len(err.strip().splitlines()) == 2
+
+
+def test_a_utf8_bom_is_accepted(tmp_path, capsys):
+    path = tmp_path / "bom.toml"
+    path.write_bytes(b"\xef\xbb\xbf" + GOOD.encode("utf-8"))
+    assert _run_cli(["validate", str(path)], capsys)[0] == 0
