@@ -448,3 +448,18 @@ def test_compare_takes_the_results_of_a_sweep_by_scenario():
     assert len(by_gid(fig, "crossing:as shipped")) == 1  # one replicate: drawn as a single run
     with pytest.raises(TypeError, match="scenario"):
         plots.compare(synthetic_results())
+
+
+@pytest.mark.parametrize("name", ["Ngân sách $5 đến $10", r"broken $\frac{1}{$ TeX", "x" * 200])
+def test_names_are_plain_text_in_figures(name):
+    ds = synthetic_results().assign_attrs(scenario_name=name)
+    fig = plots.dashboard(ds, lang="vi")
+    text = svg_text(fig)
+    assert name[:40] in text.replace("\n", " ") or name[:40] in "".join(text.split())
+
+
+def test_a_name_longer_than_a_page_is_refused_by_the_config():
+    from pydantic import ValidationError
+
+    with pytest.raises(ValidationError, match="at most 200"):
+        scenarios.config.Scenario(name="x" * 30_000, start_date="2026-01-01", horizon_days=10)

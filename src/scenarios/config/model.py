@@ -57,7 +57,7 @@ SQUIRE_P_SEVERE = _by_age([h * (1 - c) for h, c in zip(_SQUIRE_IHR, _SQUIRE_ICU_
 class Scenario(StrictModel):
     """Name and time window of the what-if."""
 
-    name: str = Field(description="Name shown on results and figures.", min_length=1)
+    name: str = Field(description="Name shown on results and figures.", min_length=1, max_length=200)
     start_date: dt.date = param(units="date", source="user", description="First simulated day (day 0).")
     horizon_days: int = param(units="days", source="user", description="Number of simulated days.", ge=1, le=3650)
     description: str = Field("", description="Free text: what this what-if asks.")
@@ -83,7 +83,9 @@ class Population(StrictModel):
         gt=0,
         le=200_000_000,
     )
-    name: str | None = Field(None, description="Display name of the area; defaults to the province's name.")
+    name: str | None = Field(
+        None, description="Display name of the area; defaults to the province's name.", max_length=200
+    )
     age_shares: ByAge | None = param(
         None,
         units="1",
@@ -184,7 +186,7 @@ class Disease(StrictModel):
 class ResidentVariant(StrictModel):
     """The variant circulating at the start."""
 
-    name: str = Field("resident", description="Label in results.")
+    name: str = Field("resident", description="Label in results.", max_length=200)
     r0: float | None = param(
         None,
         units="1",
@@ -219,7 +221,7 @@ class ResidentVariant(StrictModel):
 class NewVariant(StrictModel):
     """A new, possibly more dangerous variant introduced by importation."""
 
-    name: str = Field("new variant", description="Label in results.")
+    name: str = Field("new variant", description="Label in results.", max_length=200)
     transmissibility_multiplier: float = param(
         1.0,
         units="1",
@@ -391,7 +393,7 @@ class Immunity(StrictModel):
 class Intervention(ContactScaling):
     """Scale contacts by setting between two dates (inclusive); overlapping interventions multiply."""
 
-    name: str = Field(description="Label, e.g. 're-apply 5K'.")
+    name: str = Field(description="Label, e.g. 're-apply 5K'.", max_length=200)
     start_date: dt.date = param(units="date", source="user", description="First day in force.")
     end_date: dt.date | None = param(None, units="date", source="user", description="Last day in force.")
 
