@@ -31,7 +31,16 @@ import pandas as pd
 import xarray as xr
 
 from .config import Config, ConfigError
-from .config.surge import INDICATORS, Criterion, Levels, ThresholdSet, check_policies, load_threshold_set
+from .config.loader import OUTSIDE, inside
+from .config.surge import (
+    INDICATORS,
+    Criterion,
+    Levels,
+    ThresholdSet,
+    _looks_like_path,
+    check_policies,
+    load_threshold_set,
+)
 from .results import over_ages, write_atomic
 
 __all__ = [
@@ -436,6 +445,16 @@ def threshold_set_of(config: Config) -> ThresholdSet:
     """
     path = config.provenance.get("config_path", "")
     where = path or "config"
+    if path and config.thresholds.inline is None and _looks_like_path(config.thresholds.set):
+        roots = [Path(r) for r in json.loads(config.provenance.get("allowed_dirs") or "[]")] or [Path(path).parent]
+        try:
+            target = (Path(path).parent / config.thresholds.set).resolve()
+        except (OSError, ValueError, RuntimeError) as e:
+            raise ConfigError([f"{where}: thresholds.set: cannot follow {config.thresholds.set!r}: {e}"]) from None
+        if not inside(target, roots):
+            raise ConfigError(
+                [f"{where}: thresholds.set: {config.thresholds.set!r} lies outside {roots[0]}; {OUTSIDE}"]
+            )
     try:
         ts = config.thresholds.resolve(Path(path).parent if path else None)
     except ValueError as e:
