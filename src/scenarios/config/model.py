@@ -353,14 +353,32 @@ class Immunity(StrictModel):
         180.0,
         units="days",
         source="Feikin et al. Lancet 2022 (protection measured 1 to 6 months)",
-        description="Mean time until protection drops to the waned level; omit or 0 for no waning.",
+        description=(
+            "Mean time until protection from vaccination drops to the waned level (past infection: "
+            "waning_days_infection); omit or 0 for no waning."
+        ),
         ge=0,
     )
 
-    @field_validator("waning_days")
+    waning_days_infection: float | None = param(
+        3760.0,
+        units="days",
+        source=(
+            "fit of 've_infection_prior + waning to ve_infection_waned' to Hall et al. Lancet 2021 (SIREN: 84% "
+            "protection, median 7 months of follow-up) and COVID-19 Forecasting Team, Lancet 2023 (pre-Omicron "
+            "reinfection protection 78.6% at 40 weeks; recalled); see docs/immunity.md"
+        ),
+        description=(
+            "Mean time until protection from a past infection drops to the waned level (its own waning, slower "
+            "than vaccine protection's); omit or 0 for no waning."
+        ),
+        ge=0,
+    )
+
+    @field_validator("waning_days", "waning_days_infection")
     @classmethod
-    def _waning_at_least_a_day(cls, value: float | None) -> float | None:
-        return value if not value else at_least_a_day(value, "waning_days", "or 0 for no waning")
+    def _waning_at_least_a_day(cls, value: float | None, info: ValidationInfo) -> float | None:
+        return value if not value else at_least_a_day(value, info.field_name, "or 0 for no waning")
 
     @model_validator(mode="after")
     def _check(self) -> Immunity:

@@ -244,11 +244,12 @@ class EpidemicModel(mesa.Model):
         return np.concatenate(chunks)
 
     def _schedule_waning(self, agents: np.ndarray, day: int, memoryless: bool = False) -> None:
-        """Draw the day each agent's protection wanes (exponential, mean ``1 / waning_per_day``)."""
-        rate = self.disease.waning_per_day
-        if rate <= 0 or len(agents) == 0:
+        """Draw the day each agent's protection wanes (exponential, mean ``1 / waning_per_day`` of its stratum)."""
+        rate = self.disease.waning_per_day[self.stratum[agents], 0]
+        agents, rate = agents[rate > 0], rate[rate > 0]
+        if len(agents) == 0:
             return
-        wait = self.rng.exponential(1 / rate, len(agents))
+        wait = self.rng.exponential(1 / rate)
         # Waning from the start of a day, applied at the start of the day it falls in (day + ceil).
         days = day + (np.floor(wait) if memoryless else np.ceil(wait)).astype(np.int64)
         days = np.minimum(days, _NO_DAY - 1)
