@@ -58,11 +58,13 @@ def _streams(seed: SeedLike) -> tuple[dict[str, np.random.Generator], str]:
 
 
 def contact_multipliers(config: Config, date: dt.date) -> dict[str, float]:
-    """Product of the multipliers of the interventions in force on ``date``, by setting."""
+    """Product of the multipliers of the interventions in force on ``date`` (isolation included), by setting."""
     out = dict.fromkeys(SETTINGS, 1.0)
     for iv in config.interventions:
         if iv.active(date):
-            for s, m in iv.contact_multipliers.items():
+            for s, m in iv.multipliers_with_isolation(
+                config.disease.infectious_days, config.disease.infectious_stages
+            ).items():
                 out[s] *= m
     return out
 

@@ -420,9 +420,9 @@ class Policy(ContactScaling):
 
     @model_validator(mode="after")
     def _check(self) -> Policy:
-        scaled = any(getattr(self, s) != 1.0 for s in SETTINGS)
+        scaled = any(getattr(self, s) != 1.0 for s in SETTINGS) or self.isolation is not None
         if self.action == "contacts" and not scaled:
-            raise ValueError("action 'contacts' needs at least one of home, school, work, community != 1")
+            raise ValueError("action 'contacts' needs at least one of home, school, work, community != 1, or isolation")
         if self.action != "contacts" and scaled:
             raise ValueError(f"home/school/work/community apply only to action 'contacts' (action is {self.action!r})")
         if self.action == "surge":
