@@ -463,3 +463,14 @@ def test_a_name_longer_than_a_page_is_refused_by_the_config():
 
     with pytest.raises(ValidationError, match="at most 200"):
         scenarios.config.Scenario(name="x" * 30_000, start_date="2026-01-01", horizon_days=10)
+
+
+def test_dashboard_reports_a_criterion_met_from_the_start_as_a_finding():
+    """Default ICU capacity is below the plan's 4 per 100k: a note, not the activation on day 0."""
+    cfg = scenarios.load_config(CONFIGS / "homogeneous_r0_2.5.toml", {"scenario.horizon_days": 120})
+    ds = scenarios.run(cfg)
+    text = svg_text(plots.dashboard(ds, lang="en"))
+    assert "is met from the first day" in text.replace("\n", " ")
+    table = scenarios.crossings(ds).set_index("criterion")
+    assert table.loc["icu", "status"] == "met from the start"
+    assert table.loc["activation", "first_day"] > 0
