@@ -11,7 +11,7 @@ from scenarios.config.health import Care as CareConfig
 
 from .conftest import CONFIGS, homogeneous
 
-UNLIMITED = 1e12
+UNLIMITED = 1e9  # config numbers are bounded by MAX_NUMBER
 
 
 def constrained(**extra):

@@ -171,6 +171,14 @@ class PolicyEngine:
                     out[k] *= v
         return out
 
+    def isolation(self, day: int) -> tuple:
+        """Case-isolation regimes of the ``contacts`` policies in force on ``day``."""
+        return tuple(
+            s.policy.isolation
+            for s in self._states
+            if s.policy.action == "contacts" and s.policy.isolation is not None and self._active(s, day)
+        )
+
     def booster_doses(self, day: int) -> np.ndarray:
         """Booster doses to give on ``day`` by age band (sum of the campaigns in force)."""
         out = np.zeros(N_AGE)

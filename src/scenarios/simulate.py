@@ -198,7 +198,9 @@ def run(
         triggered = policies.contact_multipliers(day)  # responses decided on earlier days
         multipliers = {s: multipliers[s] * triggered[s] for s in SETTINGS}
         boosters = policies.booster_doses(day)
-        inputs = DayInputs(day, multipliers, imported_infections(config, population, day), boosters)
+        isolation = tuple(iv.isolation for iv in config.interventions if iv.isolation and iv.active(date))
+        isolation += policies.isolation(day)
+        inputs = DayInputs(day, multipliers, imported_infections(config, population, day), boosters, isolation)
         flows = model.step(inputs)
         mild, severe, critical = split_severity(flows.new_onsets, disease, stream["severity"])
         onsets = mild + severe + critical
