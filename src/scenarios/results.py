@@ -371,8 +371,8 @@ class Recorder:
         ds = xr.Dataset(data_vars, coords={"time": time.astype("datetime64[ns]"), **self.coords})
         ds = ds.assign_coords(day=("time", days, {"units": "days", "long_name": "days since start"}))
         ds["time"].attrs.update(long_name="date", standard_name="time")
-        for name, value in (static or {}).items():
-            ds[name] = value
+        if static:
+            ds = ds.assign(dict(static))  # one merge for all (assigning one by one aligns each time)
         ds.attrs.update({k: _attr(v) for k, v in attrs.items()})
         return ds
 

@@ -16,7 +16,7 @@ from .care import build_care
 from .config import AGE_GROUPS, SETTINGS, Config, load_config
 from .disease import STRATA, Disease, build_disease, reporting_delay_weights, split_severity
 from .engines.base import DayInputs, Engine
-from .engines.seir import CompartmentalEngine
+from .engines.seir import CompartmentalEngine, Solver
 from .indicators import IndicatorTracker, threshold_set_of
 from .policy import build_policy_engine
 from .population import Population, build_population
@@ -109,9 +109,16 @@ class Reporter:
         return self.pending[day]
 
 
-def _engine(name: str, config: Config, population: Population, disease: Disease, rng: np.random.Generator) -> Engine:
+def _engine(
+    name: str,
+    config: Config,
+    population: Population,
+    disease: Disease,
+    rng: np.random.Generator,
+    solver: Solver = "auto",
+) -> Engine:
     if name == "seir":
-        return CompartmentalEngine(config, population, disease, rng)
+        return CompartmentalEngine(config, population, disease, rng, solver=solver)
     if name == "abm":
         from .engines.abm import AgentBasedEngine  # Mesa is imported only when asked for
 
@@ -124,6 +131,7 @@ def run(
     engine: EngineName = "seir",
     seed: SeedLike = 0,
     progress: bool = False,
+    solver: Solver = "auto",
 ) -> xr.Dataset:
     """Run one what-if and return its results.
 
@@ -137,6 +145,11 @@ def run(
         Randomness for stochastic parts; the same seed gives the same results.
     progress : bool
         Show a progress bar (tqdm) over days.
+    solver : {"auto", "compiled", "scipy"}
+        Integrator of the compartmental engine: ``"scipy"`` is the reference (``solve_ivp``, RK45);
+        ``"compiled"`` takes the same steps in numba-compiled code (same results to rounding error, many
+        times faster); ``"auto"`` is ``"compiled"`` when numba is installed. Recorded in
+        ``attrs["seir_solver"]``. Ignored by the agent-based engine.
 
     Returns
     -------
@@ -159,7 +172,7 @@ def run(
     start = config.scenario.start_date
     population = build_population(config.population)
     disease = build_disease(config, population, contact_multipliers(config, start))
-    model = _engine(engine, config, population, disease, rngs["engine"])
+    model = _engine(engine, config, population, disease, rngs["engine"], solver)
     # Deterministic engines get expected values downstream too.
     stream = {k: (g if model.stochastic else None) for k, g in rngs.items()}
     reporter = Reporter(config, n_days, len(population.sizes), stream["reporting"])
