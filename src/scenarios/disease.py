@@ -251,8 +251,9 @@ def split_severity(
         draws = rng.multinomial(n, np.clip(p, 0, 1))
         severe, critical = draws[..., 0], draws[..., 1]
         onsets = n
-    severe, critical = severe.sum(axis=(0, 1)), critical.sum(axis=(0, 1))
-    return onsets.sum(axis=(0, 1)) - severe - critical, severe, critical
+    # Sum over variant and stratum (the last axes but age), so leading member axes pass through.
+    severe, critical = severe.sum(axis=(-3, -2)), critical.sum(axis=(-3, -2))
+    return onsets.sum(axis=(-3, -2)) - severe - critical, severe, critical
 
 
 def reporting_delay_weights(cfg: Reporting, max_days: int = 60) -> np.ndarray:
