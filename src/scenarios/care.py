@@ -157,6 +157,7 @@ class _Buffer:
     def __init__(self, n_member: int, n_kind: int, n_days: int, rng: np.random.Generator | None):
         self.rng = rng
         self.n = np.zeros((n_member, n_kind, N_AGE, n_days), dtype=float if rng is None else np.int64)
+        self.stock = np.zeros(self.n.shape[:-1], dtype=self.n.dtype)  # n summed over days, kept up to date
         self.pos = 0
 
     def add(self, kind: int, people: np.ndarray, kernel: np.ndarray) -> None:
@@ -170,6 +171,7 @@ class _Buffer:
             sched = people[:, :, None] * (kernel[:, None, :] if kernel.ndim == 2 else kernel)
         else:
             sched = self.rng.multinomial(people, kernel[0] if kernel.ndim == 2 else kernel)
+        self.stock[:, kind] += sched.sum(axis=-1)
         size, length = self.n.shape[-1], sched.shape[-1]
         first = min(length, size - self.pos)
         self.n[:, kind, :, self.pos : self.pos + first] += sched[..., :first]
@@ -180,24 +182,38 @@ class _Buffer:
         """Remove and return the people whose event is today, shape (n_member, n_kind, n_age); move a day on."""
         due = self.n[..., self.pos].copy()
         self.n[..., self.pos] = 0
+        self.stock -= due
         self.pos = (self.pos + 1) % self.n.shape[-1]
         return due
 
     def total(self) -> np.ndarray:
         """People by member and age."""
-        return self.n.sum(axis=(1, 3))
+        return self.stock.sum(axis=1)
 
     def take(self, how_many: np.ndarray) -> np.ndarray:
         """Remove ``how_many`` (by member) people chosen at random (proportionally); return them by kind and age."""
-        taken = _choose(self.n, how_many, self.rng)
-        self.n -= taken
-        return taken.sum(axis=-1)
+        how_many = np.asarray(how_many, dtype=float)
+        total = self.stock.sum(axis=(1, 2))
+        out = np.zeros_like(self.stock)
+        picked = np.flatnonzero((total > 0) & (how_many > 0))  # usually few members: touch only theirs
+        if picked.size:
+            taken = _choose(self.n[picked], how_many[picked], self.rng, total=total[picked])
+            self.n[picked] -= taken
+            out[picked] = taken.sum(axis=-1)
+            self.stock[picked] -= out[picked]
+        return out
 
 
-def _choose(counts: np.ndarray, how_many: np.ndarray, rng: np.random.Generator | None) -> np.ndarray:
-    """Pick ``min(how_many[m], total[m])`` of each member's ``counts[m]``: expected share, or hypergeometric."""
+def _choose(
+    counts: np.ndarray, how_many: np.ndarray, rng: np.random.Generator | None, total: np.ndarray | None = None
+) -> np.ndarray:
+    """Pick ``min(how_many[m], total[m])`` of each member's ``counts[m]``: expected share, or hypergeometric.
+
+    ``total`` (by member) may be given when known, to save summing ``counts``.
+    """
     how_many = np.asarray(how_many, dtype=float)
-    total = counts.reshape(counts.shape[0], -1).sum(axis=1)
+    if total is None:
+        total = counts.reshape(counts.shape[0], -1).sum(axis=1)
     picked = (total > 0) & (how_many > 0)
     out = np.zeros_like(counts)
     if not picked.any():
@@ -322,8 +338,9 @@ class Care:
     ) -> None:
         self.config, self.oxygen, self.capacity, self.rng = cares[0], oxygens[0], capacities[0], rng
         self.capacities = capacities
-        each = [_Kernels.build(c) for c in cares]
-        self.kernels = each[0] if len(each) == 1 else _Kernels.stack(each)
+        built: dict[CareConfig, _Kernels] = {}  # members that share a care section share its kernels
+        each = [built.setdefault(c, _Kernels.build(c)) if c not in built else built[c] for c in cares]
+        self.kernels = each[0] if len(built) == 1 else _Kernels.stack(each)
         m = len(cares)
         n = max(e.longest() for e in each) + 1
         self.pre = _Buffer(m, 2, n, rng)  # seeking admission: OXYGEN / ICU need

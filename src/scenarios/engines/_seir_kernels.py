@@ -143,12 +143,15 @@ def _day(y0, atol, rtol, tab_a, tab_b, tab_c, tab_e, dims, beta, susc, contacts,
             h_abs = np.abs(h)
             # One RK step (scipy rk_step): K[0] = f, stages, y_new, f_new = K[-1].
             K[0, :] = f
+            # Stage loops run over the state innermost (contiguous, vectorised by the compiler).
             for s in range(1, n_stages):
+                ys[:] = 0.0
+                for m in range(s):
+                    a = tab_a[s, m]
+                    for j in range(n):
+                        ys[j] += K[m, j] * a
                 for j in range(n):
-                    acc = 0.0
-                    for m in range(s):
-                        acc += K[m, j] * tab_a[s, m]
-                    ys[j] = y[j] + acc * h
+                    ys[j] = y[j] + ys[j] * h
                 _rhs(
                     ys,
                     K[s],
@@ -168,11 +171,13 @@ def _day(y0, atol, rtol, tab_a, tab_b, tab_c, tab_e, dims, beta, susc, contacts,
                     waned,
                     recovered_to,
                 )
+            y_new[:] = 0.0
+            for m in range(n_stages):
+                b = tab_b[m]
+                for j in range(n):
+                    y_new[j] += K[m, j] * b
             for j in range(n):
-                acc = 0.0
-                for m in range(n_stages):
-                    acc += K[m, j] * tab_b[m]
-                y_new[j] = y[j] + h * acc
+                y_new[j] = y[j] + h * y_new[j]
             _rhs(
                 y_new,
                 f_new,
@@ -194,11 +199,13 @@ def _day(y0, atol, rtol, tab_a, tab_b, tab_c, tab_e, dims, beta, susc, contacts,
             )
             K[n_stages, :] = f_new
             nfev += n_stages
+            err[:] = 0.0
+            for m in range(n_stages + 1):
+                e = tab_e[m]
+                for j in range(n):
+                    err[j] += K[m, j] * e
             for j in range(n):
-                acc = 0.0
-                for m in range(n_stages + 1):
-                    acc += K[m, j] * tab_e[m]
-                err[j] = acc * h / (atol + max(np.abs(y[j]), np.abs(y_new[j])) * rtol)
+                err[j] = err[j] * h / (atol + max(np.abs(y[j]), np.abs(y_new[j])) * rtol)
             error_norm = _rms(err)
             if error_norm < 1:
                 factor = _MAX_FACTOR if error_norm == 0 else min(_MAX_FACTOR, _SAFETY * error_norm**exponent)
