@@ -95,3 +95,22 @@ def test_invalid_draw_names_key_and_index() -> None:
         run_batch(cfg, {"policies.9.work": [0.5]})
     with pytest.raises(ValueError, match="same number of values"):
         run_batch(cfg, {"reporting.ascertainment": [0.1, 0.2], "variants.new.immune_escape": [0.5]})
+
+
+def test_sweep_batches_seir_replicates_as_the_loop_does() -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    cfg = scenarios.load_config(CONFIGS / "phong_tho_new_variant.toml", overrides={"scenario.horizon_days": 60})
+    kwargs = {
+        "scenarios": {"base": {}, "escape 0.8": {"variants.new.immune_escape": 0.8}},
+        "vary": {"variants.new.transmissibility_multiplier": (1.2, 2.0), "reporting.ascertainment": [0.2, 0.4]},
+        "replicates": 3,
+        "seed": 4,
+    }
+    batched = scenarios.sweep(cfg, **kwargs)  # in-process seir sweep: one run_batch per scenario
+    with ThreadPoolExecutor(1) as pool:
+        looped = scenarios.sweep(cfg, executor=pool, **kwargs)  # one run() per cell
+    worst = max_relative_difference(looped, batched)
+    assert max(worst.values()) <= TOLERANCE, worst
+    assert batched.new_infections.dims == looped.new_infections.dims
+    assert set(batched.attrs) == set(looped.attrs)

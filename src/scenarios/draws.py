@@ -22,7 +22,7 @@ import pydantic
 
 from .config import Config, ConfigError
 
-__all__ = ["FIXED", "member_configs"]
+__all__ = ["FIXED", "fixed_reason", "member_configs"]
 
 #: Dotted-key patterns that cannot differ between the members of a batch (``*`` = any list index), and why.
 FIXED: dict[str, str] = {
@@ -47,7 +47,7 @@ FIXED: dict[str, str] = {
 }
 
 
-def _fixed_reason(key: str, base: Config) -> str | None:
+def fixed_reason(key: str, base: Config) -> str | None:
     """Why ``key`` cannot vary within a batch, or None (a key above a fixed one, e.g. a whole list, is fixed)."""
     parts = key.split(".")
     for pattern, why in FIXED.items():
@@ -118,7 +118,7 @@ def member_configs(config: Config, draws: Mapping[str, Any]) -> list[Config]:
         raise ValueError("draws: give at least one key -> K values")
     values = {}
     for key, v in draws.items():
-        why = _fixed_reason(key, config)
+        why = fixed_reason(key, config)
         if why is not None:
             raise ValueError(f"draws[{key!r}]: cannot vary within a batch ({why}); run separate batches")
         arr = np.asarray(v)
