@@ -32,19 +32,32 @@ _SAFETY, _MIN_FACTOR, _MAX_FACTOR = 0.9, 0.2, 10.0
 
 @njit(cache=True, fastmath=False)
 def _rhs(y, out, ns, na, nv, ke, ki, beta, susc, contacts, n_inv, se, si, waning, wanes, waned, recovered_to):
-    """Time derivative of one member's state ``y`` into ``out`` (the equations of ``CompartmentalEngine.rhs``)."""
-    o_e = ns * na
-    o_i = o_e + nv * ke * ns * na
-    o_ci = o_i + nv * ki * ns * na
-    o_co = o_ci + nv * ns * na
-    # Force of infection lambda[v, a] = beta_v * sum_b C[a, b] * I_v[b] / N[b].
-    lam = np.zeros((nv, na))
-    x = np.zeros(na)
+    """Time derivative of one member's state ``y`` into ``out`` (the equations of ``CompartmentalEngine.rhs``).
+
+    Loops run over contiguous blocks (``ns * na`` people of one stage) so the compiler vectorises them
+    whatever the sizes; the sizes are only known at run time.
+    """
+    p = ns * na
+    o_e = p
+    o_i = o_e + nv * ke * p
+    o_ci = o_i + nv * ki * p
+    o_co = o_ci + nv * p
+    lam = np.empty(na)
+    x = np.empty(na)
+    w = np.empty(p)
+    # Waning and the susceptibles' outflow start the S block: dS = -sum_v inf - waning (+ waned, recovered).
+    for s in range(ns):
+        f = waning * wanes[s]
+        for a in range(na):
+            w[s * na + a] = f * y[s * na + a]
+    for j in range(p):
+        out[j] = -w[j]
     for v in range(nv):
+        # Force of infection lambda[a] = beta_v * sum_b C[a, b] * I_v[b] / N[b].
         x[:] = 0.0
         for k in range(ki):
             for s in range(ns):
-                base = o_i + ((v * ki + k) * ns + s) * na
+                base = o_i + (v * ki + k) * p + s * na
                 for b in range(na):
                     x[b] += y[base + b]
         for b in range(na):
@@ -53,38 +66,40 @@ def _rhs(y, out, ns, na, nv, ke, ki, beta, susc, contacts, n_inv, se, si, waning
             acc = 0.0
             for b in range(na):
                 acc += x[b] * contacts[a, b]
-            lam[v, a] = beta[v] * acc
-    # Susceptibles: infection, waning, recovery.
-    for s in range(ns):
-        for a in range(na):
-            out[s * na + a] = 0.0
-    for s in range(ns):
-        for a in range(na):
-            sa = y[s * na + a]
-            w = waning * sa * wanes[s]
-            out[s * na + a] -= w
-            out[waned * na + a] += w
-    for v in range(nv):
+            lam[a] = beta[v] * acc
+        # New infections by stratum and age, into the first latent stage and the cumulative count.
+        ci = o_ci + v * p
+        for s in range(ns):
+            f = susc[v, s]
+            for a in range(na):
+                out[ci + s * na + a] = y[s * na + a] * f * lam[a]
+        for j in range(p):
+            out[j] -= out[ci + j]
+        # Latent stages: inflow from the previous stage (infections for the first).
+        for k in range(ke):
+            e = o_e + (v * ke + k) * p
+            src = ci if k == 0 else e - p
+            rate_in = 1.0 if k == 0 else se
+            for j in range(p):
+                out[e + j] = rate_in * y[src + j] - se * y[e + j] if k > 0 else out[ci + j] - se * y[e + j]
+        last_e = o_e + (v * ke + ke - 1) * p
+        co = o_co + v * p
+        for j in range(p):
+            out[co + j] = se * y[last_e + j]  # onsets
+        for k in range(ki):
+            i = o_i + (v * ki + k) * p
+            for j in range(p):
+                inflow = out[co + j] if k == 0 else si * y[i - p + j]
+                out[i + j] = inflow - si * y[i + j]
+        last_i = o_i + (v * ki + ki - 1) * p
+        r = recovered_to[v] * na
         for s in range(ns):
             for a in range(na):
-                inf = y[s * na + a] * susc[v, s] * lam[v, a]
-                out[s * na + a] -= inf
-                out[o_ci + (v * ns + s) * na + a] = inf
-                # Latent stages.
-                base = o_e + (v * ke * ns + s) * na + a
-                stride = ns * na
-                prev = inf
-                for k in range(ke):
-                    e_out = se * y[base + k * stride]
-                    out[base + k * stride] = prev - e_out
-                    prev = e_out
-                out[o_co + (v * ns + s) * na + a] = prev  # onset
-                base = o_i + (v * ki * ns + s) * na + a
-                for k in range(ki):
-                    i_out = si * y[base + k * stride]
-                    out[base + k * stride] = prev - i_out
-                    prev = i_out
-                out[recovered_to[v] * na + a] += prev
+                out[r + a] += si * y[last_i + s * na + a]
+    # Waned people arrive in the waned stratum.
+    for s in range(ns):
+        for a in range(na):
+            out[waned * na + a] += w[s * na + a]
 
 
 @njit(cache=True, fastmath=False)
