@@ -481,9 +481,13 @@ def _scheduled_multipliers(config: Config, members: list[Config], n_days: int) -
 
 def _imports(members: list[Config], population: Population, n_days: int) -> np.ndarray:
     """:func:`imported_infections` of every member and day, shape (n_days, n_member, n_variant, n_age)."""
-    nv = 1 + (members[0].variants.new is not None)
-    out = np.zeros((n_days, len(members), nv, len(population.sizes)))
-    for i, m in enumerate(members):
-        for day in range(n_days):
-            out[day, i] = imported_infections(m, population, day)
+    new = [m.variants.new for m in members]
+    out = np.zeros((n_days, len(members), 1 + (new[0] is not None), len(population.sizes)))
+    shares = population.sizes / population.total
+    out[0, :, 0] = np.array([m.variants.resident.initial_infections for m in members])[:, None] * shares
+    if new[0] is not None:
+        for i, (m, nv) in enumerate(zip(members, new, strict=True)):
+            first = (nv.introduction_date - m.scenario.start_date).days
+            days = np.arange(max(first, 0), min(first + nv.import_days, n_days))
+            out[days, i, 1] = nv.imported_per_day * shares
     return out
