@@ -28,7 +28,7 @@ from .policy import PolicyEngine, build_policy_engine
 from .population import Population, build_population
 from .results import Recorder
 
-__all__ = ["run", "run_batch", "EngineName", "contact_multipliers", "imported_infections"]
+__all__ = ["run", "run_batch", "EngineName", "contact_multipliers", "imported_infections", "prepare"]
 
 EngineName = Literal["seir", "abm"]
 SeedLike = int | np.random.SeedSequence | np.random.Generator | None
@@ -111,7 +111,10 @@ class Reporter:
         self = cls.__new__(cls)
         self.rng = None
         self.ascertainment = np.array([c.reporting.ascertainment for c in configs])[:, None, None]
-        self.weights = np.array([reporting_delay_weights(c.reporting) for c in configs])[:, :, None]
+        kernels = [reporting_delay_weights(c.reporting) for c in configs]  # lengths differ with the delay
+        self.weights = np.zeros((len(kernels), max(map(len, kernels)), 1))
+        for w, kernel in zip(self.weights, kernels, strict=True):
+            w[: len(kernel), 0] = kernel
         self.pending = np.zeros((len(configs), n_days + self.weights.shape[1], n_age))
         return self
 
@@ -129,6 +132,18 @@ class Reporter:
             reported = self.rng.binomial(np.rint(onsets).astype(np.int64), self.ascertainment)
             self.pending[span] += self.rng.multinomial(reported, self.weights).T
         return self.pending[day]
+
+
+def prepare(config: Config) -> tuple[Population, Disease]:
+    """Build the population and the disease arrays of a config (what ``validate`` checks beyond the schema).
+
+    Raises
+    ------
+    ConfigError
+        When the config validates but cannot be run (e.g. an Rt that no transmission rate reaches).
+    """
+    population = build_population(config.population)
+    return population, build_disease(config, population, contact_multipliers(config, config.scenario.start_date))
 
 
 def _engine(
@@ -192,8 +207,7 @@ def run(
     rngs, entropy = _streams(seed)
     n_days = config.scenario.horizon_days
     start = config.scenario.start_date
-    population = build_population(config.population)
-    disease = build_disease(config, population, contact_multipliers(config, start))
+    population, disease = prepare(config)
     model = _engine(engine, config, population, disease, rngs["engine"], solver)
     # Deterministic engines get expected values downstream too.
     stream = {k: (g if model.stochastic else None) for k, g in rngs.items()}
