@@ -35,6 +35,9 @@ import xarray as xr
 from . import plots
 from .indicators import crossings, write_crossings
 from .plots import Lang, format_date, format_number
+from .plots._data import _m3_per_cylinder
+from .plots._format import _decorate, _new_figure, _rc
+from .plots._words import _check_lang
 from .results import current_umask, over_ages, read_netcdf, write_atomic
 
 __all__ = ["REPORT_DIR", "ReportError", "crossings_table", "key_numbers", "write_report"]
@@ -143,7 +146,7 @@ def key_numbers(ds: xr.Dataset, table: pd.DataFrame | None = None) -> pd.DataFra
 
     ox = _total(ds, "oxygen_demand_m3_per_day")
     i = int(np.argmax(ox))
-    per_cyl = plots._m3_per_cylinder(ds)
+    per_cyl = _m3_per_cylinder(ds)
     rows += [
         ("peak_oxygen_demand_m3_per_day", ox[i], "m3/day", time[i]),
         ("peak_oxygen_demand_cylinders_per_day", ox[i] / per_cyl, "cylinders/day", time[i]),
@@ -291,8 +294,8 @@ def _write_csv(path: Path, df: pd.DataFrame) -> Path:
 
 def _tables_figure(ds: xr.Dataset, numbers: pd.DataFrame, cross: pd.DataFrame, lang: Lang):
     """Draw a portrait A4 page with the key numbers and the crossings table."""
-    with plots._rc():
-        fig = plots._new_figure("a4-portrait")
+    with _rc():
+        fig = _new_figure("a4-portrait")
         ratios = [len(numbers) * 1.3 + 3, len(cross) * 2.2 + 4]
         grid = fig.add_gridspec(2, 1, height_ratios=ratios)
         heads = {
@@ -344,7 +347,7 @@ def _tables_figure(ds: xr.Dataset, numbers: pd.DataFrame, cross: pd.DataFrame, l
                     cell.set_facecolor("#e8e8e8")
                     cell.get_text().set_fontweight("bold")
         title = {"vi": "Bảng số liệu chính và ngày vượt ngưỡng", "en": "Key numbers and threshold crossings"}[lang]
-        plots._decorate(fig, ds, title, lang)
+        _decorate(fig, ds, title, lang)
     return fig
 
 
@@ -399,7 +402,7 @@ def write_report(
     ReportError
         ``run_dir`` holds no ``results.nc``, results without the care variables, or several runs.
     """
-    lang = plots._check_lang(lang)
+    lang = _check_lang(lang)
     run_dir = Path(run_dir)
     if ds is None:
         ds = _load(run_dir)
@@ -454,7 +457,7 @@ def write_report(
 def _annex(path: Path, pages: list, title: str) -> None:
     from matplotlib.backends.backend_pdf import PdfPages
 
-    with plots._rc(), PdfPages(path, metadata={"Title": title, "Creator": "scenarios (matplotlib)"}) as pdf:
+    with _rc(), PdfPages(path, metadata={"Title": title, "Creator": "scenarios (matplotlib)"}) as pdf:
         for fig in pages:
             pdf.savefig(fig)
 
