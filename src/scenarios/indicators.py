@@ -32,7 +32,7 @@ import xarray as xr
 
 from .config import Config, ConfigError
 from .config.surge import INDICATORS, Criterion, Levels, ThresholdSet, check_policies, load_threshold_set
-from .results import over_ages, write_atomic
+from .results import over_ages, write_csv
 
 __all__ = [
     "INDICATORS",
@@ -816,5 +816,5 @@ def _before(lead: int) -> str:
 
 
 def write_crossings(df: pd.DataFrame, path: str | Path) -> Path:
-    """Write the crossings table as CSV (dates as YYYY-MM-DD, empty when never met), atomically."""
-    return write_atomic(path, lambda tmp: df.to_csv(tmp, index=False, date_format="%Y-%m-%d"))
+    """Write the crossings table as CSV (UTF-8 with BOM, dates as YYYY-MM-DD, empty when never met), atomically."""
+    return write_csv(df, path)

@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
-__all__ = ["VARIABLES", "Recorder", "over_ages", "write_atomic", "write_netcdf", "read_netcdf"]
+__all__ = ["VARIABLES", "Recorder", "over_ages", "write_atomic", "write_csv", "write_netcdf", "read_netcdf"]
 
 FLOW, STOCK = "time: sum", "time: point"
 
@@ -414,6 +414,14 @@ def write_atomic(path: str | Path, write: Callable[[Path], None]) -> Path:
     with _temporary_beside(path) as tmp:
         write(tmp)
     return path
+
+
+def write_csv(df: Any, path: str | Path) -> Path:
+    """Write a table as CSV, UTF-8 with a byte-order mark, dates as YYYY-MM-DD, atomically.
+
+    The mark makes Excel (as planners open a CSV) read the Vietnamese text as UTF-8; pandas reads it as is.
+    """
+    return write_atomic(path, lambda tmp: df.to_csv(tmp, index=False, encoding="utf-8-sig", date_format="%Y-%m-%d"))
 
 
 def write_netcdf(ds: xr.Dataset, path: str | Path) -> Path:

@@ -13,8 +13,10 @@ for A4, with a title, axis labels with units, and a source line (config, date ru
 :func:`oxygen`             oxygen demand vs supply in m³/day (cylinders/day on the right), unmet shaded
 :func:`dashboard`          one page: every criterion of the plan, activation date, lead time to overflow
 :func:`compare`            two or more runs (what-ifs, SEIR vs agent-based) on the same axes
+:func:`bands`              median over many runs with a band between stated quantiles (10 runs or more)
 =========================  ===========================================================================
 
+:func:`crossing_probability` draws the share of many runs in which each criterion is crossed by each date.
 :func:`save` writes a figure as PNG (300 dpi), PDF and SVG, each file atomically. Text is set in DejaVu Sans
 (shipped with matplotlib; it has every Vietnamese glyph) and kept as text in SVG and PDF, so an annex can
 be searched and edited. ``lang="vi"`` (the default: planners' annexes) uses Vietnamese labels, dates as
@@ -32,6 +34,7 @@ from ._format import (
     A4_LANDSCAPE,
     A4_PORTRAIT,
     FONT,
+    SIZES,
     Format,
     PageSize,
     format_date,
@@ -43,6 +46,7 @@ from ._format import (
     variable_label,
 )
 from ._words import INDICATOR_LABELS, Lang
+from .bands import MIN_RUNS, bands, crossing_probability
 from .care_figures import beds, icu, oxygen
 from .comparison import compare
 from .dashboard_page import dashboard
@@ -53,13 +57,17 @@ __all__ = [
     "A4_PORTRAIT",
     "FIGURES",
     "FONT",
+    "MIN_RUNS",
+    "SIZES",
     "INDICATOR_LABELS",
     "Format",
     "Lang",
     "PageSize",
+    "bands",
     "beds",
     "cases",
     "compare",
+    "crossing_probability",
     "dashboard",
     "format_date",
     "format_number",

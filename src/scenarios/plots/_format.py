@@ -20,12 +20,24 @@ if TYPE_CHECKING:  # pragma: no cover
     from matplotlib.axes import Axes
     from matplotlib.figure import Figure
 
-PageSize = Literal["a4-landscape", "a4-portrait"] | tuple[float, float]
+PageSize = Literal["a4-landscape", "a4-portrait", "column"] | tuple[float, float]
+
+#: The named figure sizes.
+SIZES = ("a4-landscape", "a4-portrait", "column")
 Format = Literal["png", "pdf", "svg"]
 
 #: A4 in inches (210 x 297 mm).
 A4_LANDSCAPE = (297 / 25.4, 210 / 25.4)
 A4_PORTRAIT = (210 / 25.4, 297 / 25.4)
+#: A Word page column: 16 cm wide (A4 less 2.5 cm margins); 11 cm high, 21 cm for a whole-page figure.
+COLUMN = (16 / 2.54, 11 / 2.54)
+COLUMN_TALL = (16 / 2.54, 21 / 2.54)
+
+#: Smallest text in any figure (points): readable when printed at the figure's own size.
+MIN_POINTS = 8.0
+#: Blank border of an A4 page, so a printer does not clip it: the figure is drawn inside it and the
+#: border is added when the page is saved (:func:`page_bbox`).
+MARGIN_IN = 10 / 25.4
 
 #: The font: shipped with matplotlib, covers Vietnamese (precomposed Latin Extended Additional glyphs).
 FONT = "DejaVu Sans"
@@ -159,21 +171,44 @@ def _date_axis(ax: Axes, lang: Lang, maxticks: int = 8, time: Sequence | None = 
         label.set_rotation(0)
 
 
-def _figsize(size: PageSize) -> tuple[float, float]:
+def _figsize(size: PageSize, tall: bool = False) -> tuple[float, float]:
     if isinstance(size, tuple):
         return size
-    if size == "a4-landscape":
-        return A4_LANDSCAPE
-    if size == "a4-portrait":
-        return A4_PORTRAIT
-    raise ValueError(f"size must be 'a4-landscape', 'a4-portrait' or (width, height) in inches (got {size!r})")
+    if size == "column":
+        return COLUMN_TALL if tall else COLUMN
+    if size in ("a4-landscape", "a4-portrait"):
+        w, h = A4_LANDSCAPE if size == "a4-landscape" else A4_PORTRAIT
+        return w - 2 * MARGIN_IN, h - 2 * MARGIN_IN
+    raise ValueError(
+        f"size must be 'a4-landscape', 'a4-portrait', 'column' or (width, height) in inches (got {size!r})"
+    )
 
 
-def _new_figure(size: PageSize) -> Figure:
+#: Text sizes of a 16 cm column figure: it is printed at its own size, so nothing under MIN_POINTS.
+_RC_COLUMN = {
+    "font.size": 9,
+    "axes.titlesize": 9.5,
+    "axes.labelsize": 9,
+    "legend.fontsize": 8,
+    "xtick.labelsize": 8,
+    "ytick.labelsize": 8,
+}
+
+
+def _is_narrow(fig: Figure) -> bool:
+    return fig.get_size_inches()[0] < 7.0
+
+
+def _new_figure(size: PageSize, tall: bool = False) -> Figure:
+    """Make a figure of ``size``; call it inside ``with _rc():``, whose settings it narrows for a column."""
+    import matplotlib as mpl
     from matplotlib.figure import Figure
 
-    w, h = _figsize(size)
+    w, h = _figsize(size, tall)
+    if w < 7.0:
+        mpl.rcParams.update(_RC_COLUMN)  # restored when the caller's rc_context ends
     fig = Figure(figsize=(w, h), dpi=100)
+    fig.page_margin = MARGIN_IN if size in ("a4-landscape", "a4-portrait") else 0.0  # read by page_bbox
     fig.set_layout_engine("constrained")  # room for the source line is set by _decorate
     return fig
 
@@ -229,25 +264,40 @@ def _decorate(
     source: str | None = None,
 ) -> None:
     w, h = fig.get_size_inches()
+    title_pt, sub_pt = (10.5, 9) if _is_narrow(fig) else (13.5, 11)
     if subtitle is None and ds is not None:
         subtitle = _subtitle(ds, lang)
-    lines = _wrap(title, w, 13.5) + (_wrap(subtitle, w, 11) if subtitle else [])
-    fig.suptitle("\n".join(lines), fontsize=13.5, x=0.01, ha="left")
+    lines = _wrap(title, w, title_pt) + (_wrap(subtitle, w, sub_pt) if subtitle else [])
+    fig.suptitle("\n".join(lines), fontsize=title_pt, x=0.01, ha="left")
     text = source if source is not None else (source_line(ds, lang) if ds is not None else "")
-    source_lines = _wrap(text, w, 7.5)
+    source_lines = _wrap(text, w, MIN_POINTS)
     fig.text(
         0.01,
         0.008,
         "\n".join(source_lines),
-        fontsize=7.5,
+        fontsize=MIN_POINTS,
         color=_C["grey"],
         ha="left",
         va="bottom",
         gid="source",
     )
     # Keep the axes clear of the source line (constrained layout does not see figure texts).
-    bottom = (len(source_lines) * 7.5 * 1.3 / 72 + 0.1) / h
+    bottom = (len(source_lines) * MIN_POINTS * 1.3 / 72 + 0.1) / h
     fig.get_layout_engine().set(rect=(0.0, bottom, 1.0, 1.0 - bottom))  # (left, bottom, width, height)
+
+
+def page_bbox(fig: Figure) -> Any:
+    """Return the ``bbox_inches`` that saves an A4 figure as a whole A4 page with its blank border.
+
+    None for other figures (saved at their own size).
+    """
+    from matplotlib.transforms import Bbox
+
+    m = getattr(fig, "page_margin", 0.0)
+    if not m:
+        return None
+    w, h = fig.get_size_inches()
+    return Bbox.from_extents(-m, -m, w + m, h + m)
 
 
 def _wrap(text: str, width_in: float, points: float) -> list[str]:
@@ -291,7 +341,7 @@ def to_bytes(fig: Figure, fmt: Format = "svg", dpi: int = 300) -> bytes:
         raise ValueError(f"format must be png, pdf or svg (got {fmt!r})")
     buf = io.BytesIO()
     with _rc():
-        fig.savefig(buf, format=fmt, dpi=dpi if fmt == "png" else None)
+        fig.savefig(buf, format=fmt, dpi=dpi if fmt == "png" else None, bbox_inches=page_bbox(fig))
     return buf.getvalue()
 
 
@@ -331,7 +381,9 @@ def save(
 
         def write(tmp: Path, fmt: str = fmt, meta: dict = meta) -> None:
             with _rc():
-                fig.savefig(tmp, format=fmt, dpi=dpi if fmt == "png" else None, metadata=meta)
+                fig.savefig(
+                    tmp, format=fmt, dpi=dpi if fmt == "png" else None, metadata=meta, bbox_inches=page_bbox(fig)
+                )
 
         out.append(write_atomic(target, write))
     return out

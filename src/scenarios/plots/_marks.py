@@ -9,7 +9,9 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from ._data import measures
+from .. import indicators as _ind
+from ..results import over_ages
+from ._data import _step_ups, measures
 from ._format import _C, format_date, format_number
 from ._words import Lang, _t
 
@@ -105,3 +107,28 @@ def _mark_steps(ax: Axes, t: Sequence, capacity: np.ndarray, steps: np.ndarray, 
             color=_C["surge"],
             bbox={"boxstyle": "round,pad=0.2", "facecolor": "white", "edgecolor": "none", "alpha": 0.85},
         )
+
+
+def _mark_activation(ax: Axes, ds: xr.Dataset, lang: Lang) -> None:
+    """Draw the plan's activation date (gid ``"activation"``), when the plan is activated within the run."""
+    act = _ind.crossings(ds).attrs.get("activation_date", pd.NaT)
+    label = f"{_t('activation', lang)}: {format_date(act, lang)}" if not pd.isna(act) else None
+    _vline(ax, act, _C["activation"], label, "activation")
+
+
+def _mark_openings(ax: Axes, ds: xr.Dataset, lang: Lang) -> None:
+    """Draw a dash-dot line (gid ``"surge"``) on each day a surge step adds beds, ICU beds or oxygen."""
+    days: set[int] = set()
+    for name in ("beds_oxygen_available", "icu_staffed_available", "oxygen_supply_m3_per_day"):
+        if name in ds and "time" in ds[name].dims:
+            days.update(int(k) for k in _step_ups(over_ages(ds[name]).values.astype(float)))
+    t = pd.to_datetime(ds["time"].values)
+    for i, k in enumerate(sorted(days)):
+        line = ax.axvline(
+            t[k].to_pydatetime(),
+            color=_C["surge"],
+            linestyle="-.",
+            linewidth=1.1,
+            label=_t("surge_step", lang) if i == 0 else None,
+        )
+        line.set_gid("surge")

@@ -21,7 +21,7 @@ from ._format import (
     format_date,
     format_number,
 )
-from ._marks import _mark_steps, _vline
+from ._marks import _mark_activation, _mark_steps, _vline
 from ._words import Lang, _check_lang, _t
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -104,6 +104,7 @@ def beds(ds: xr.Dataset, lang: Lang = "vi", size: PageSize = "a4-landscape") -> 
                 fontsize=9.5,
             )
         ax.set_ylabel("giường / bệnh nhân" if lang == "vi" else "beds / patients")
+        _mark_activation(ax, ds, lang)
         ax.set_xlabel(_t("date", lang))
         ax.set_ylim(bottom=0)
         ax.yaxis.set_major_formatter(_number_formatter(lang))
@@ -164,6 +165,7 @@ def icu(ds: xr.Dataset, lang: Lang = "vi", size: PageSize = "a4-landscape") -> F
                 style=":",
             )
         ax.set_ylabel("giường / bệnh nhân" if lang == "vi" else "beds / patients")
+        _mark_activation(ax, ds, lang)
         ax.set_xlabel(_t("date", lang))
         ax.set_ylim(bottom=0)
         ax.yaxis.set_major_formatter(_number_formatter(lang))
@@ -226,6 +228,7 @@ def oxygen(ds: xr.Dataset, lang: Lang = "vi", size: PageSize = "a4-landscape") -
             bbox={"boxstyle": "round,pad=0.3", "facecolor": "white", "edgecolor": "none", "alpha": 0.85},
         )
         ax.set_ylabel(m3)
+        _mark_activation(ax, ds, lang)
         ax.set_xlabel(_t("date", lang))
         ax.set_ylim(bottom=0, top=max(float(np.nanmax(demand)), float(np.nanmax(supply)), 1.0) * 1.15)
         ax.yaxis.set_major_formatter(_number_formatter(lang))

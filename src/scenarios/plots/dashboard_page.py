@@ -11,7 +11,7 @@ import pandas as pd
 import xarray as xr
 
 from .. import indicators as _ind
-from ._data import _met_flags, _single, _times, threshold_set
+from ._data import _met_flags, _single, _times
 from ._format import (
     _C,
     PageSize,
@@ -24,15 +24,15 @@ from ._format import (
     format_date,
     format_number,
 )
-from ._marks import _threshold_line, _vline
+from ._marks import _mark_openings, _threshold_line, _vline
 from ._words import INDICATOR_LABELS, Lang, _check_lang, _t
 
 if TYPE_CHECKING:  # pragma: no cover
     from matplotlib.figure import Figure
 
 
-def _panel_title(indicator: str, lang: Lang) -> str:
-    return textwrap.fill(INDICATOR_LABELS[indicator][lang][0], 48)
+def _panel_title(indicator: str, lang: Lang, width: int = 48) -> str:
+    return textwrap.fill(INDICATOR_LABELS[indicator][lang][0], width)
 
 
 def dashboard(ds: xr.Dataset, lang: Lang = "vi", size: PageSize = "a4-portrait") -> Figure:
@@ -66,7 +66,7 @@ def dashboard(ds: xr.Dataset, lang: Lang = "vi", size: PageSize = "a4-portrait")
     first = table.attrs.get("first_criterion")
     t = _times(ds)
     with _rc():
-        fig = _new_figure(size)
+        fig = _new_figure(size, tall=True)
         n = len(crit)
         ncols = 2 if n > 1 else 1
         nrows = math.ceil(n / ncols)
@@ -105,6 +105,7 @@ def dashboard(ds: xr.Dataset, lang: Lang = "vi", size: PageSize = "a4-portrait")
             linespacing=1.7,
             bbox={"boxstyle": "round,pad=0.6", "facecolor": "#f3f3f3", "edgecolor": "#bbbbbb"},
         )
+        wrap = 34 if fig.get_size_inches()[0] < 7 else 48  # characters per line of a panel title
         for i, row in crit.iterrows():
             ax = fig.add_subplot(grid[1 + i // ncols, i % ncols])
             ind = row["indicator"]
@@ -127,9 +128,10 @@ def dashboard(ds: xr.Dataset, lang: Lang = "vi", size: PageSize = "a4-portrait")
             if np.isnan(v).all():
                 ax.text(0.5, 0.5, _t("no_data", lang), transform=ax.transAxes, ha="center", color=_C["grey"])
             _vline(ax, act_date, _C["activation"], _t("activation", lang), "activation")
+            _mark_openings(ax, ds, lang)
             _vline(ax, ovf_date, _C["overflow"], _t("overflow_short", lang), "overflow", style=":")
             ax.set_title(
-                f"{_panel_title(ind, lang)}\n{_t('threshold', lang)}: {row['operator']} "
+                f"{_panel_title(ind, lang, wrap)}\n{_t('threshold', lang)}: {row['operator']} "
                 f"{format_number(float(row['threshold']), lang)}",
                 fontsize=10,
                 loc="left",
@@ -149,12 +151,7 @@ def dashboard(ds: xr.Dataset, lang: Lang = "vi", size: PageSize = "a4-portrait")
             legend.set_in_layout(False)
         elif n:
             first_ax.legend(handles=handles, loc="best", fontsize=8, framealpha=0.9)
-        _decorate(
-            fig,
-            ds,
-            _t("dashboard_title", lang) + f" — {threshold_set(ds).title or threshold_set(ds).name}",
-            lang,
-        )
+        _decorate(fig, ds, _t("dashboard_title", lang), lang)  # the threshold set is in the source line
     return fig
 
 
@@ -172,6 +169,7 @@ def _dashboard_legend(lang: Lang, activated: bool, overflow: bool) -> list:
         handles.append(Line2D([], [], color=_C["activation"], linestyle="--", label=_t("activation", lang)))
     if overflow:
         handles.append(Line2D([], [], color=_C["overflow"], linestyle=":", label=_t("overflow_day", lang)))
+    handles.append(Line2D([], [], color=_C["surge"], linestyle="-.", label=_t("surge_step", lang)))
     return handles
 
 

@@ -10,7 +10,7 @@ import xarray as xr
 from .. import indicators as _ind
 from ._data import _criteria_rows, _single, _times
 from ._format import _C, PageSize, _date_axis, _decorate, _legend, _new_figure, _number_formatter, _rc
-from ._marks import _crossing_marker, _shade_measures, _threshold_line
+from ._marks import _crossing_marker, _mark_activation, _mark_openings, _shade_measures, _threshold_line
 from ._words import INDICATOR_LABELS, Lang, _check_lang, _t
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -28,6 +28,8 @@ def _indicator_figure(ds: xr.Dataset, indicator: str, title_key: str, lang: Lang
         label, unit = INDICATOR_LABELS[indicator][lang]
         ax.plot(_times(ds), values.values, color=_C["series"], linewidth=2, label=label, gid="series")
         _shade_measures(ax, ds, lang)
+        _mark_activation(ax, ds, lang)
+        _mark_openings(ax, ds, lang)
         rows = _criteria_rows(table, indicator)
         for _, row in rows.iterrows():
             _threshold_line(ax, row, lang)
