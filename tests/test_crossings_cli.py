@@ -1,4 +1,4 @@
-"""The CLI writes crossings.csv and actions.csv and its summary leads with the crossings (issue 4)."""
+"""The CLI writes crossings.csv and actions.csv and its summary leads with the crossings."""
 
 from __future__ import annotations
 

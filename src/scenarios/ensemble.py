@@ -6,7 +6,7 @@ parameters. :func:`summarise_crossings` turns the stacked results into the plann
 the plan's thresholds be crossed, with uncertainty: the share of replicates in which each criterion is
 crossed and quantiles of the first date and of the lead time before care runs out.
 
-Randomness (``STYLE.md`` section 6)
+Randomness (``docs/design.md``, rule 5)
 -----------------------------------
 ``root = SeedSequence(seed)``; replicate ``k`` runs with ``root.spawn(replicates)[k]`` (spawn key ``(k,)``)
 in every scenario, so scenarios are compared under common random numbers. Replicate ``k``'s uncertain

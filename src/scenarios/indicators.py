@@ -1,6 +1,6 @@
 """Surge-plan indicators, threshold evaluation, epidemic levels and crossing dates.
 
-The indicators are those of the plans (``shared/context/MISSION.md``), computed exactly as the plans define
+The indicators are those of the plans (``docs/design.md``), computed exactly as the plans define
 them, per 100,000 population and over the 7 days ending on each date (see :data:`INDICATORS` and
 ``docs/indicators.md`` for the reading of each plan criterion):
 
