@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import math
 import textwrap
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -82,8 +82,14 @@ _RUN_COLOURS = [
 ]  # vermillion: thresholds
 
 
-def unit_label(units: str, lang: Lang) -> str:
-    """Units of a results variable as written on an axis in ``lang``."""
+def unit_label(units: str | Mapping[str, Any], lang: Lang) -> str:
+    """Units of a results variable as written on an axis in ``lang``.
+
+    ``units`` is a unit as people write it (``"people/day"``) or a variable's attrs, whose ``units_label``
+    (beside the UDUNITS ``units``) is the one shown.
+    """
+    if isinstance(units, Mapping):
+        units = str(units.get("units_label", units.get("units", "")))
     table = _UNITS_VI if lang == "vi" else _UNITS_EN
     return table.get(units, units)
 

@@ -144,12 +144,12 @@ def bands(
         values = sum(_stack(ds[v]) for v in need)
         capacity = np.nanmedian(_stack(ds[cap]), axis=1)
         title = _W[variable][lang]
-        unit = unit_label(str(ds[need[0]].attrs.get("units", "")), lang)
+        unit = unit_label(ds[need[0]].attrs, lang)
         label = _W["need"][lang]
     else:
         values = _stack(ds[variable])
         title = label = variable_label(ds, variable, lang)
-        unit = unit_label(str(ds[variable].attrs.get("units", "")), lang)
+        unit = unit_label(ds[variable].attrs, lang)
     mid, lo, hi = _quantiles(values, quantiles)
     lo_pc, hi_pc = (format_number(100 * q, lang, 0) for q in quantiles)
     with _rc():

@@ -137,7 +137,7 @@ def compare(
                 if variable not in ds:
                     raise ValueError(f"run {label!r} has no variable {variable!r}")
                 da = ds[variable]
-                unit = unit_label(str(da.attrs.get("units", "")), lang)
+                unit = unit_label(da.attrs, lang)
             da = over_ages(da)
             t = pd.to_datetime(ds["time"].values).to_pydatetime()
             extra = [d for d in da.dims if d != "time"]
