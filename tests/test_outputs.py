@@ -267,3 +267,17 @@ def test_export_writes_the_daily_series_as_csv_or_xlsx(tmp_path, capsys):
     assert ws.max_row == ds.sizes["time"] + 1 and ws["A1"].value == "Ngày"
     assert main(["export", str(tmp_path / "nothing")]) == 2
     assert "not a folder" in capsys.readouterr().err
+
+
+def test_compare_tells_identical_runs_apart_and_keeps_one_legend_entry_per_run():
+    a, b, c = synthetic_results(peak=1.0), synthetic_results(peak=1.0), synthetic_results(peak=0.6)
+    fig = plots.compare({"A": a, "B": b, "C": c}, lang="en")
+    ax = fig.axes[0]
+    styles = [ln.get_linestyle() for ln in ax.get_lines() if str(ln.get_gid()).startswith("run:")]
+    assert len(set(styles)) == 3  # overlapping runs stay apart
+    note = [t for t in ax.texts if t.get_gid() == "identical"]
+    assert note and "“A” and “B” give identical results" in note[0].get_text()
+    labels = ax.get_legend_handles_labels()[1]
+    assert len(labels) <= 3 + 2  # a run each, the threshold, at most a measure
+    assert any(label.startswith("A — threshold crossed ") for label in labels)
+    assert not [t for t in plots.compare({"A": a, "C": c}).axes[0].texts if t.get_gid() == "identical"]

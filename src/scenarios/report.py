@@ -521,7 +521,6 @@ _BAND_SERIES = ("cases_7d_per_100k", "oxygen_patients_7d_avg_per_100k", "icu", "
 
 
 def _ensemble_bundle(ds, tmp, lang, formats, dpi, size) -> None:
-    n = ds.sizes["replicate"]
     figures = {"crossing_probability": plots.crossing_probability(ds, lang=lang, size=_figure_size("", size))}
     for name in _BAND_SERIES:
         figures[f"bands_{name}"] = plots.bands(ds, name, lang=lang, size=_figure_size("", size))
@@ -530,7 +529,7 @@ def _ensemble_bundle(ds, tmp, lang, formats, dpi, size) -> None:
     table = crossings(ds)
     summary = summarise_crossings(ds)
     ranges = crossing_ranges(summary, lang)
-    source = plots.source_line(ds.isel(replicate=0), lang) + f" ({n} runs)"
+    source = plots.source_line(ds, lang)
     write_crossings(table, tmp / "crossings.csv")
     _write_csv(tmp / "crossings_summary.csv", summary)
     _write_csv(tmp / "crossing_ranges.csv", ranges)

@@ -17,6 +17,10 @@ if TYPE_CHECKING:  # pragma: no cover
     from ..config.surge import ThresholdSet
 
 
+#: Fewest runs a quantile band or a crossing probability is drawn from: fewer pretend to a precision they lack.
+MIN_RUNS = 10
+
+
 def _single(da: xr.DataArray, name: str) -> xr.DataArray:
     da = over_ages(da)
     extra = [d for d in da.dims if d != "time"]

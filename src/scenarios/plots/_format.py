@@ -255,10 +255,19 @@ def source_line(ds: xr.Dataset, lang: Lang = "vi") -> str:
         file=file,
         created=created,
         engine=engine,
-        seed=a.get("seed", "—"),
+        seed=_seed_text(ds, lang),
         thresholds=ts_name,
     )
     return f"{_t('source', lang)}: {body}"
+
+
+def _seed_text(ds: xr.Dataset, lang: Lang) -> str:
+    """Return the seed, and for many runs how many were spawned from it (one seed does not describe them all)."""
+    seed = str(ds.attrs.get("seed", "—"))
+    n = int(ds.sizes.get("replicate", 1)) * int(ds.sizes.get("scenario", 1))
+    if n > 1:
+        return seed + (f", sinh {n} lần chạy" if lang == "vi" else f", spawning {n} runs")
+    return seed
 
 
 def _decorate(

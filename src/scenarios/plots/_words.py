@@ -81,7 +81,6 @@ _T: dict[str, dict[str, str]] = {
         "en": "scenarios {version}; config “{config}”{file}; run on {created}; engine {engine}, "
         "seed {seed}; thresholds: {thresholds}",
     },
-    "median_band": {"vi": "trung vị và khoảng 5-95%", "en": "median and 5-95% range"},
     "people": {"vi": "người", "en": "people"},
     "beds_unit": {"vi": "giường", "en": "beds"},
     "patients": {"vi": "bệnh nhân", "en": "patients"},

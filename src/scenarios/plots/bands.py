@@ -17,6 +17,7 @@ import xarray as xr
 
 from .. import indicators as _ind
 from ..results import over_ages
+from ._data import MIN_RUNS
 from ._format import (
     _C,
     _RUN_COLOURS,
@@ -39,8 +40,6 @@ if TYPE_CHECKING:  # pragma: no cover
 
 __all__ = ["MIN_RUNS", "QUANTILES", "bands", "crossing_probability", "n_runs"]
 
-#: Fewest runs a band or a probability is drawn from.
-MIN_RUNS = 10
 #: Default quantiles of a band: 5% and 95%, with the median.
 QUANTILES = (0.05, 0.95)
 
@@ -57,6 +56,7 @@ _W = {
         "en": "median and {lo}–{hi}% range of {n} runs",
     },
     "capacity": {"vi": "khả năng đáp ứng (trung vị)", "en": "capacity (median)"},
+    "beds_patients": {"vi": "giường / bệnh nhân", "en": "beds / patients"},
     "need": {"vi": "nhu cầu", "en": "need"},
     "prob_title": {
         "vi": "Xác suất đã vượt ngưỡng tính đến mỗi ngày ({n} lần chạy)",
@@ -144,7 +144,7 @@ def bands(
         values = sum(_stack(ds[v]) for v in need)
         capacity = np.nanmedian(_stack(ds[cap]), axis=1)
         title = _W[variable][lang]
-        unit = unit_label(ds[need[0]].attrs, lang)
+        unit = unit_label(ds[need[0]].attrs, lang) if variable == "oxygen" else _W["beds_patients"][lang]
         label = _W["need"][lang]
     else:
         values = _stack(ds[variable])
@@ -177,8 +177,7 @@ def bands(
         ax.yaxis.set_major_formatter(_number_formatter(lang))
         _date_axis(ax, lang, time=t)
         _legend(ax)
-        first = ds.isel({d: 0 for d in ("replicate", "scenario") if d in ds.dims})
-        _decorate(fig, first, title, lang)
+        _decorate(fig, ds, title, lang)
     return fig
 
 
@@ -219,7 +218,9 @@ def crossing_probability(ds: xr.Dataset, lang: Lang = "vi", size: PageSize = "a4
                 share,
                 where="post",
                 color=_C["activation"] if kind == "activation" else _RUN_COLOURS[j % len(_RUN_COLOURS)],
-                linewidth=2.4 if kind == "activation" else 1.8,
+                linewidth=5 if kind == "activation" else 1.8,  # wide and pale: criteria show through it
+                alpha=0.45 if kind == "activation" else 1.0,
+                zorder=1 if kind == "activation" else 2,
                 linestyle="-" if kind == "activation" else ("-", "--", ":", "-.")[j % 4],
                 label=label,
                 gid=f"p:{name}",
@@ -228,6 +229,5 @@ def crossing_probability(ds: xr.Dataset, lang: Lang = "vi", size: PageSize = "a4
         ax.set_ylabel(_W["prob_axis"][lang])
         _date_axis(ax, lang, time=times.to_pydatetime())
         _legend(ax)
-        first_run = ds.isel({d: 0 for d in ("replicate", "scenario") if d in ds.dims})
-        _decorate(fig, first_run, _W["prob_title"][lang].format(n=n), lang)
+        _decorate(fig, ds, _W["prob_title"][lang].format(n=n), lang)
     return fig

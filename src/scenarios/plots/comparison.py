@@ -13,8 +13,9 @@ import xarray as xr
 
 from .. import indicators as _ind
 from ..results import over_ages
-from ._data import _criteria_rows, _mdates_num, _num_to_date
+from ._data import MIN_RUNS, _criteria_rows, _mdates_num, _num_to_date
 from ._format import (
+    _C,
     _RUN_COLOURS,
     PageSize,
     _date_axis,
@@ -34,6 +35,22 @@ from ._words import _ENGINES, INDICATOR_LABELS, Lang, _check_lang, _t
 if TYPE_CHECKING:  # pragma: no cover
     from matplotlib.axes import Axes
     from matplotlib.figure import Figure
+
+
+#: Line styles of successive runs, so overlapping runs stay apart in print and in grey.
+_STYLES = ("-", "--", "-.", ":")
+
+_W = {
+    "band": {"vi": "trung vị và khoảng 5–95% của {n} lần chạy", "en": "median and 5–95% range of {n} runs"},
+    "range": {
+        "vi": "trung vị, thấp nhất và cao nhất của {n} lần chạy",
+        "en": "median, lowest and highest of {n} runs",
+    },
+    "identical": {
+        "vi": "«{a}» và «{b}» cho kết quả giống hệt nhau (hai đường trùng nhau)",
+        "en": "“{a}” and “{b}” give identical results (the lines overlap)",
+    },
+}
 
 
 def _ensemble_crossings(
@@ -128,6 +145,8 @@ def compare(
         ax = fig.add_subplot()
         thresholds_drawn: set[tuple[str, float]] = set()
         unit = ""
+        drawn: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+        identical: list[tuple[str, str]] = []
         for j, (label, ds) in enumerate(items):
             colour = _RUN_COLOURS[j % len(_RUN_COLOURS)]
             if is_indicator:
@@ -141,12 +160,17 @@ def compare(
             da = over_ages(da)
             t = pd.to_datetime(ds["time"].values).to_pydatetime()
             extra = [d for d in da.dims if d != "time"]
+            style = _STYLES[j % len(_STYLES)]
             if extra:
                 stacked = da.stack(_r=extra).transpose("time", "_r").values
+                n = stacked.shape[1]
+                # A 5-95% band needs enough runs to mean anything; below that, show the whole range.
+                q = (5, 95) if n >= MIN_RUNS else (0, 100)
                 with warnings.catch_warnings():  # days before a 7-day window exists are NaN in every replicate
                     warnings.simplefilter("ignore", RuntimeWarning)
                     mid = np.nanmedian(stacked, axis=1)
-                    lo, hi = np.nanpercentile(stacked, [5, 95], axis=1)
+                    lo, hi = np.nanpercentile(stacked, q, axis=1)
+                band_words = _W["band"] if n >= MIN_RUNS else _W["range"]
                 ax.fill_between(
                     t,
                     lo,
@@ -154,12 +178,29 @@ def compare(
                     color=colour,
                     alpha=0.18,
                     linewidth=0,
-                    label=f"{label}: {_t('median_band', lang)}",
+                    label=f"{label}: {band_words[lang].format(n=n)}",
                 )
                 y = mid
             else:
                 y = da.values
-            ax.plot(t, y, color=colour, linewidth=2, label=None if extra else label, gid=f"run:{label}")
+            run_label = label
+            if is_indicator and not extra:
+                dates = _criteria_rows(_ind.crossings(ds), variable)["first_date"].dropna()
+                if len(dates):
+                    run_label += f" — {_t('crossed', lang).lower()} {format_date(dates.min(), lang)}"
+            ax.plot(
+                t,
+                y,
+                color=colour,
+                linewidth=2,
+                linestyle=style,
+                label=None if extra else run_label,
+                gid=f"run:{label}",
+            )
+            for other, (other_t, other_y) in drawn.items():
+                if len(other_t) == len(t) and (other_t == t).all() and np.allclose(y, other_y, equal_nan=True):
+                    identical.append((other, label))
+            drawn[label] = (np.asarray(t), np.asarray(y, dtype=float))
             if is_indicator and extra:
                 _ensemble_crossings(ax, ds, variable, label, colour, lang, thresholds_drawn)
             if is_indicator and not extra:
@@ -171,7 +212,7 @@ def compare(
                         thresholds_drawn.add(key)
                     if not pd.isna(row["first_date"]):
                         d = pd.Timestamp(row["first_date"]).to_pydatetime()
-                        (m,) = ax.plot(
+                        (m,) = ax.plot(  # its date is in the run's legend entry: one entry per run
                             [d],
                             [float(row["threshold"])],
                             marker="o",
@@ -179,7 +220,6 @@ def compare(
                             color=colour,
                             linestyle="none",
                             zorder=5,
-                            label=f"{_t('crossed', lang)} ({label}): {format_date(d, lang)}",
                         )
                         m.set_gid(f"crossing:{label}")
         ax.set_ylabel(unit)
@@ -189,6 +229,19 @@ def compare(
         span = [pd.Timestamp(d["time"].values[i]) for _, d in items for i in (0, -1)]
         _date_axis(ax, lang, time=[min(span).to_pydatetime(), max(span).to_pydatetime()])
         _legend(ax)
+        if identical:
+            note = "; ".join(_W["identical"][lang].format(a=a, b=b) for a, b in identical)
+            ax.text(
+                0.99,
+                0.02,
+                textwrap.fill(note, 70),
+                transform=ax.transAxes,
+                ha="right",
+                va="bottom",
+                color=_C["grey"],
+                gid="identical",
+                bbox={"boxstyle": "round,pad=0.3", "facecolor": "white", "edgecolor": "#bbbbbb", "alpha": 0.9},
+            )
         heading = title or (
             INDICATOR_LABELS[variable][lang][0] if is_indicator else variable_label(items[0][1], variable, lang)
         )
