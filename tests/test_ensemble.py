@@ -249,6 +249,8 @@ def test_cli_run_with_replicates_writes_summary(tmp_path, capsys):
             "2",
             "--vary",
             "variants.new.immune_escape=0.4:0.8",
+            "--lang",
+            "en",
         ]
     )
     assert code == 0 and "2 replicates" in capsys.readouterr().out

@@ -6,18 +6,17 @@ import argparse
 import sys
 from pathlib import Path
 
-import pandas as pd
-
 from . import __version__
 from .config import Config, ConfigError, load_config, parse_set
 from .ensemble import summarise_crossings, sweep
 from .export import export_series
 from .indicators import crossings, threshold_set_of, write_crossings
+from .plots import MIN_RUNS
 from .policy import actions
 from .report import SIZES, ReportError, load_run, write_report
 from .results import write_csv, write_netcdf
 from .simulate import run
-from .summary import summary
+from .summary import summary, sweep_summary
 
 __all__ = ["main"]
 
@@ -131,8 +130,11 @@ def _run_sweep(args: argparse.Namespace) -> int:
     """``run`` with ``--replicates N > 1`` or ``--vary``: one results.nc with a replicate dim."""
     config = _load(args)
     vary = _parse_vary(args.vary)
-    if args.report:
-        raise ReportError("--report draws one run; it cannot be combined with --replicates > 1 or --vary")
+    if args.report and args.replicates < MIN_RUNS:
+        raise ReportError(
+            f"--report with --replicates draws uncertainty bands, which need at least {MIN_RUNS} runs "
+            f"(got --replicates {args.replicates})"
+        )
     out = args.out or Path("runs") / args.config.stem
     ds = sweep(
         config,
@@ -148,19 +150,10 @@ def _run_sweep(args: argparse.Namespace) -> int:
         write_crossings(table, out / "crossings.csv"),
         write_csv(summary_table, out / "crossings_summary.csv"),
     ]
-    n = ds.sizes["replicate"]
-    print(
-        f"{ds.attrs['scenario_name']} — {ds.attrs['area_name']} ({ds.attrs['population_total']:,.0f} "
-        f"people), engine {ds.attrs['engine']}, {n} replicates (seed {args.seed})"
-    )
-    print("surge-plan thresholds: runs crossing within the horizon; first date 5% / 50% / 95% of runs")
-    for _, r in summary_table[summary_table["kind"] != "level"].iterrows():
-        dates = ", ".join(
-            "after the horizon" if pd.isna(r[f"first_date_{q}"]) else f"{r[f'first_date_{q}']:%Y-%m-%d}"
-            for q in ("q5", "q50", "q95")
-        )
-        print(f"  {r['criterion']:<16} {r['crossed']}/{n}  {dates}")
+    print(sweep_summary(ds, summary_table, seed=args.seed, lang=args.lang))
     print(f"  written: {', '.join(str(p) for p in written)}")
+    if args.report:
+        print(f"  report: {write_report(out, lang=args.lang, ds=ds, size=args.size)}")
     return 0
 
 

@@ -16,10 +16,10 @@ from .indicators import crossings
 from .plots import Lang, format_date, format_number
 from .plots._data import _first_exceed
 from .plots._words import _ENGINES, _check_lang
-from .report import crossings_table, key_numbers
+from .report import crossing_ranges, crossings_table, key_numbers
 from .results import over_ages
 
-__all__ = ["RESOURCES", "run_out_dates", "summary"]
+__all__ = ["RESOURCES", "run_out_dates", "summary", "sweep_summary"]
 
 #: Resource -> (demand variables summed, capacity variable), in the order plans list them.
 RESOURCES: dict[str, tuple[tuple[str, ...], str]] = {
@@ -213,3 +213,31 @@ def _epidemic(ds: xr.Dataset, pop: float, lang: Lang) -> list[str]:
         _w("reported", lang, n=format_number(round(float(over_ages(ds["new_reported_cases"]).sum())), lang, 0))
     )
     return lines
+
+
+def sweep_summary(ds: xr.Dataset, summary_table: pd.DataFrame, seed: int = 0, lang: Lang = "vi") -> str:
+    """Describe many runs: per criterion, the share of runs crossing it and the range of first dates.
+
+    Parameters
+    ----------
+    ds : xarray.Dataset
+        Results with a ``replicate`` dim.
+    summary_table : pandas.DataFrame
+        From :func:`scenarios.ensemble.summarise_crossings`.
+    seed : int
+        The seed the runs were spawned from.
+    lang : {"vi", "en"}
+        Language.
+    """
+    lang = _check_lang(lang)
+    a = ds.attrs
+    n = int(ds.sizes.get("replicate", 1))
+    engine = _ENGINES.get(str(a.get("engine", "")), {}).get(lang, str(a.get("engine", "")))
+    pop = format_number(float(a["population_total"]), lang, 0)
+    runs = f"{n} lần chạy (seed {seed})" if lang == "vi" else f"{n} replicates (seed {seed})"
+    lines = [f"{a.get('scenario_name', '')} — {a.get('area_name', '')} ({pop} {_w('people', lang)}), {engine}, {runs}"]
+    ranges = crossing_ranges(summary_table, lang)
+    for row in ranges.itertuples(index=False):
+        name, share, median, spread = row
+        lines.append(f"  {name}: {share}; {median} ({spread})")
+    return "\n".join(lines)
