@@ -14,19 +14,13 @@ import xarray as xr
 
 from .indicators import crossings
 from .plots import Lang, format_date, format_number
-from .plots._data import _first_exceed
+from .plots._data import RESOURCES, _first_exceed
 from .plots._words import _ENGINES, _check_lang
 from .report import crossing_ranges, crossings_table, key_numbers
 from .results import over_ages
 
 __all__ = ["RESOURCES", "run_out_dates", "summary", "sweep_summary"]
 
-#: Resource -> (demand variables summed, capacity variable), in the order plans list them.
-RESOURCES: dict[str, tuple[tuple[str, ...], str]] = {
-    "icu": (("census_icu", "unmet_icu"), "icu_staffed_available"),
-    "oxygen": (("oxygen_demand_m3_per_day",), "oxygen_supply_m3_per_day"),
-    "beds": (("census_oxygen", "unmet_oxygen"), "beds_oxygen_available"),
-}
 
 _W: dict[str, dict[str, str]] = {
     "people": {"vi": "dân", "en": "people"},

@@ -17,6 +17,13 @@ if TYPE_CHECKING:  # pragma: no cover
     from ..config.surge import ThresholdSet
 
 
+#: Resource -> (need variables summed, capacity variable), in the order plans list them.
+RESOURCES: dict[str, tuple[tuple[str, ...], str]] = {
+    "icu": (("census_icu", "unmet_icu"), "icu_staffed_available"),
+    "oxygen": (("oxygen_demand_m3_per_day",), "oxygen_supply_m3_per_day"),
+    "beds": (("census_oxygen", "unmet_oxygen"), "beds_oxygen_available"),
+}
+
 #: Fewest runs a quantile band or a crossing probability is drawn from: fewer pretend to a precision they lack.
 MIN_RUNS = 10
 

@@ -17,7 +17,7 @@ import xarray as xr
 
 from .. import indicators as _ind
 from ..results import over_ages
-from ._data import MIN_RUNS
+from ._data import MIN_RUNS, RESOURCES
 from ._format import (
     _C,
     _RUN_COLOURS,
@@ -43,12 +43,6 @@ __all__ = ["MIN_RUNS", "QUANTILES", "bands", "crossing_probability", "n_runs"]
 #: Default quantiles of a band: 5% and 95%, with the median.
 QUANTILES = (0.05, 0.95)
 
-#: Care series drawn as a band of need against the median capacity: (need variables, capacity variable).
-CARE_BANDS: dict[str, tuple[tuple[str, ...], str]] = {
-    "icu": (("census_icu", "unmet_icu"), "icu_staffed_available"),
-    "beds": (("census_oxygen", "unmet_oxygen"), "beds_oxygen_available"),
-    "oxygen": (("oxygen_demand_m3_per_day",), "oxygen_supply_m3_per_day"),
-}
 
 _W = {
     "band": {
@@ -115,7 +109,7 @@ def bands(
         Results with a ``replicate`` (and/or ``scenario``) dim holding at least :data:`MIN_RUNS` runs.
     variable : str
         A plan indicator (its threshold is drawn), ``"icu"``, ``"beds"`` or ``"oxygen"`` (need against
-        median capacity, :data:`CARE_BANDS`), or a results variable.
+        median capacity, :data:`RESOURCES`), or a results variable.
     lang, size
         As :func:`scenarios.plots.cases`.
     quantiles : (float, float)
@@ -139,8 +133,8 @@ def bands(
         values = _stack(_ind.indicators_from_results(ds)[variable])
         title, unit = INDICATOR_LABELS[variable][lang]
         label = title
-    elif variable in CARE_BANDS:
-        need, cap = CARE_BANDS[variable]
+    elif variable in RESOURCES:
+        need, cap = RESOURCES[variable]
         values = sum(_stack(ds[v]) for v in need)
         capacity = np.nanmedian(_stack(ds[cap]), axis=1)
         title = _W[variable][lang]

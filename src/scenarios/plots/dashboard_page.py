@@ -70,7 +70,9 @@ def dashboard(ds: xr.Dataset, lang: Lang = "vi", size: PageSize = "a4-portrait")
         n = len(crit)
         ncols = 2 if n > 1 else 1
         nrows = math.ceil(n / ncols)
-        grid = fig.add_gridspec(nrows + 1, ncols, height_ratios=[0.32 * 2 / max(nrows, 1)] + [1.0] * nrows)
+        legend_row = n > 0 and n % ncols == 0  # no empty panel slot for the legend: a row of its own
+        ratios = [0.32 * 2 / max(nrows, 1)] + [1.0] * nrows + ([0.16] if legend_row else [])
+        grid = fig.add_gridspec(len(ratios), ncols, height_ratios=ratios)
         box = fig.add_subplot(grid[0, :])
         box.axis("off")
         box.set_gid("summary")
@@ -141,16 +143,16 @@ def dashboard(ds: xr.Dataset, lang: Lang = "vi", size: PageSize = "a4-portrait")
             ax.yaxis.set_major_formatter(_number_formatter(lang))
             _date_axis(ax, lang, maxticks=5, time=t)
             ax.tick_params(labelsize=8.5)
-            if i == 0:
-                first_ax = ax
         handles = _dashboard_legend(lang, not pd.isna(act_date), not pd.isna(ovf_date))
         if n % ncols:  # an empty slot: the legend goes there, larger
             slot = fig.add_subplot(grid[1 + n // ncols, n % ncols])
             slot.axis("off")
             legend = slot.legend(handles=handles, loc="center left", fontsize=10, frameon=False)
             legend.set_in_layout(False)
-        elif n:
-            first_ax.legend(handles=handles, loc="best", fontsize=8, framealpha=0.9)
+        elif legend_row:  # under the panels, where it hides no data
+            slot = fig.add_subplot(grid[-1, :])
+            slot.axis("off")
+            slot.legend(handles=handles, loc="center", ncols=3, fontsize=8.5, frameon=False)
         _decorate(fig, ds, _t("dashboard_title", lang), lang)  # the threshold set is in the source line
     return fig
 
