@@ -13,12 +13,23 @@ from .export import export_series
 from .indicators import crossings, threshold_set_of, write_crossings
 from .plots import MIN_RUNS
 from .policy import actions
-from .report import SIZES, ReportError, load_run, write_report
-from .results import write_csv, write_netcdf
-from .simulate import run
+from .report import REPORT_DIR, SIZES, ReportError, load_run, write_report
+from .results import ResultsError, output_folder, write_csv, write_netcdf
+from .simulate import prepare, run
 from .summary import summary, sweep_summary
 
 __all__ = ["main"]
+
+# What a run writes into its output folder (replaced whole, see results.output_folder).
+OUTPUTS = {
+    "results.nc",
+    "crossings.csv",
+    "actions.csv",
+    "crossings_summary.csv",
+    "series.csv",
+    "series.xlsx",
+    REPORT_DIR,
+}
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -145,15 +156,17 @@ def _run_sweep(args: argparse.Namespace) -> int:
         progress=args.progress,
     )
     table, summary_table = crossings(ds), summarise_crossings(ds)
-    written = [
-        write_netcdf(ds, out / "results.nc"),
-        write_crossings(table, out / "crossings.csv"),
-        write_csv(summary_table, out / "crossings_summary.csv"),
-    ]
+    with output_folder(out, OUTPUTS) as tmp:
+        write_netcdf(ds, tmp / "results.nc")
+        write_crossings(table, tmp / "crossings.csv")
+        write_csv(summary_table, tmp / "crossings_summary.csv")
+        if args.report:
+            write_report(tmp, lang=args.lang, ds=ds, size=args.size)
+    written = [out / "results.nc", out / "crossings.csv", out / "crossings_summary.csv"]
     print(sweep_summary(ds, summary_table, seed=args.seed, lang=args.lang))
     print(f"  written: {', '.join(str(p) for p in written)}")
     if args.report:
-        print(f"  report: {write_report(out, lang=args.lang, ds=ds, size=args.size)}")
+        print(f"  report: {out / REPORT_DIR / args.lang}")
     return 0
 
 
@@ -163,17 +176,17 @@ def _run(args: argparse.Namespace) -> int:
     config = _load(args)
     out = args.out or Path("runs") / args.config.stem
     ds = run(config, engine=args.engine, seed=args.seed, progress=args.progress)
-    path = write_netcdf(ds, out / "results.nc")
     table = crossings(ds)
-    written = [
-        path,
-        write_crossings(table, out / "crossings.csv"),
-        write_csv(actions(ds), out / "actions.csv"),
-    ]
+    with output_folder(out, OUTPUTS) as tmp:  # the whole set replaces the earlier one at once
+        write_netcdf(ds, tmp / "results.nc")
+        write_crossings(table, tmp / "crossings.csv")
+        write_csv(actions(ds), tmp / "actions.csv")
+        if args.report:
+            write_report(tmp, lang=args.lang, ds=ds, size=args.size)
     print(summary(ds, table, lang=args.lang))
-    print(f"  written: {', '.join(str(p) for p in written)}")
+    print(f"  written: {', '.join(str(out / n) for n in ('results.nc', 'crossings.csv', 'actions.csv'))}")
     if args.report:
-        print(f"  report: {write_report(out, lang=args.lang, ds=ds, size=args.size)}")
+        print(f"  report: {out / REPORT_DIR / args.lang}")
     return 0
 
 
@@ -190,6 +203,7 @@ def _export(args: argparse.Namespace) -> int:
 def _validate(args: argparse.Namespace) -> int:
     config = _load(args)
     threshold_set_of(config)  # also checks the threshold set file, policy triggers and surge steps
+    prepare(config)  # and what the schema cannot: e.g. an Rt that no transmission rate reaches
     s = config.scenario
     print(f"{args.config}: valid — '{s.name}', {s.start_date} to {s.end_date} ({s.horizon_days} days)")
     if args.show:
@@ -207,7 +221,7 @@ def main(argv: list[str] | None = None) -> int:
         for line in e.problems:
             print(f"  {line}", file=sys.stderr)
         return 2
-    except ReportError as e:
+    except (ReportError, ResultsError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
     except OSError as e:

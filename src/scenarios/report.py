@@ -48,7 +48,7 @@ from .plots._data import _m3_per_cylinder
 from .plots._format import _decorate, _new_figure, _rc, page_bbox
 from .plots._words import _check_lang
 from .policy import actions
-from .results import current_umask, over_ages, read_netcdf, write_atomic, write_csv
+from .results import ResultsError, current_umask, over_ages, read_netcdf, swap_into_place, write_atomic, write_csv
 from .word import write_docx
 
 __all__ = [
@@ -390,6 +390,8 @@ def load_run(run_dir: str | Path) -> xr.Dataset:
         )
     try:
         return read_netcdf(results)
+    except ResultsError as e:
+        raise ReportError(str(e)) from None
     except (OSError, ValueError, TypeError) as e:
         raise ReportError(f"{results}: cannot be read as results ({e})") from None
 
@@ -456,7 +458,7 @@ def write_report(
         build = _ensemble_bundle if ensemble else _single_bundle
         build(ds, tmp, lang, formats, dpi, size)
         os.chmod(tmp, 0o777 & ~current_umask())
-        _swap_into_place(tmp, final)
+        swap_into_place(tmp, final)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
@@ -635,20 +637,3 @@ def _annex(path: Path, pages: list, title: str) -> None:
     with _rc(), PdfPages(path, metadata={"Title": title, "Creator": "scenarios (matplotlib)"}) as pdf:
         for fig in pages:
             pdf.savefig(fig, bbox_inches=page_bbox(fig))  # an A4 page with a 10 mm border
-
-
-def _swap_into_place(tmp: Path, final: Path) -> None:
-    """Rename the finished folder ``tmp`` to ``final``, replacing an earlier one only after that works."""
-    old = None
-    if final.exists():
-        old = Path(tempfile.mkdtemp(prefix=f".{REPORT_DIR}.", suffix=".old", dir=final.parent))
-        os.rmdir(old)
-        os.rename(final, old)
-    try:
-        os.rename(tmp, final)
-    except OSError:
-        if old is not None:
-            os.rename(old, final)
-        raise
-    if old is not None:
-        shutil.rmtree(old, ignore_errors=True)
