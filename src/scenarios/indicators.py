@@ -1,6 +1,6 @@
 """Surge-plan indicators, threshold evaluation, epidemic levels and crossing dates.
 
-The indicators are those of the plans (``shared/context/MISSION.md``), computed exactly as the plans define
+The indicators are those of the plans (``docs/design.md``), computed exactly as the plans define
 them, per 100,000 population and over the 7 days ending on each date (see :data:`INDICATORS` and
 ``docs/indicators.md`` for the reading of each plan criterion):
 
@@ -41,7 +41,7 @@ from .config.surge import (
     check_policies,
     load_threshold_set,
 )
-from .results import over_ages, write_atomic
+from .results import over_ages, write_csv
 
 __all__ = [
     "INDICATORS",
@@ -896,5 +896,5 @@ def _before(lead: int) -> str:
 
 
 def write_crossings(df: pd.DataFrame, path: str | Path) -> Path:
-    """Write the crossings table as CSV (dates as YYYY-MM-DD, empty when never met), atomically."""
-    return write_atomic(path, lambda tmp: df.to_csv(tmp, index=False, date_format="%Y-%m-%d"))
+    """Write the crossings table as CSV (UTF-8 with BOM, dates as YYYY-MM-DD, empty when never met), atomically."""
+    return write_csv(df, path)
