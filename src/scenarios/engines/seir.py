@@ -225,10 +225,7 @@ class _Members:
         self.beta = np.array([d.beta for d in diseases], dtype=float)
         self.susc = np.ascontiguousarray([d.susceptibility for d in diseases], dtype=float)
         self.rates = np.array(
-            [
-                [d.latent_stages / d.latent_days, d.infectious_stages / d.infectious_days, 1.0]
-                for d in diseases
-            ]
+            [[d.latent_stages / d.latent_days, d.infectious_stages / d.infectious_days, 1.0] for d in diseases]
         )
         # Waning rate of each stratum (vaccine- and infection-acquired protection wane at their own rates).
         self.wanes = np.array([d.waning_per_day[:, 0] * d.wanes for d in diseases])
