@@ -1,4 +1,4 @@
-"""Crossing dates on synthetic series with analytic answers; threshold-set files and config (issue 4)."""
+"""Crossing dates on synthetic series with analytic answers; threshold-set files and config."""
 
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
 """Surge-plan indicators, threshold evaluation, epidemic levels and crossing dates.
 
-The indicators are those of the plans (``shared/context/MISSION.md``), computed exactly as the plans define
+The indicators are those of the plans (``docs/design.md``), computed exactly as the plans define
 them, per 100,000 population and over the 7 days ending on each date (see :data:`INDICATORS` and
 ``docs/indicators.md`` for the reading of each plan criterion):
 
@@ -41,7 +41,7 @@ from .config.surge import (
     check_policies,
     load_threshold_set,
 )
-from .results import over_ages, write_atomic
+from .results import over_ages, write_csv
 
 __all__ = [
     "INDICATORS",
@@ -347,20 +347,32 @@ class IndicatorTracker:
         The plan's criteria.
     levels : Levels, optional
         Epidemic level table.
+    members : int, optional
+        Track that many runs at once (an ensemble): raw values, indicators, criteria and levels then have a
+        member axis after time, and :meth:`update` returns arrays by member instead of Python scalars.
     """
 
-    def __init__(self, n_days: int, population: float, thresholds: ThresholdSet, levels: Levels | None = None):
+    def __init__(
+        self,
+        n_days: int,
+        population: float,
+        thresholds: ThresholdSet,
+        levels: Levels | None = None,
+        members: int | None = None,
+    ):
         self.population, self.thresholds, self.levels = float(population), thresholds, levels
-        self.raw = {key: np.full(n_days, np.nan) for key in RAW_INPUTS}
-        self.values = {name: np.full(n_days, np.nan) for name in INDICATORS}
-        self.met = np.zeros((n_days, len(thresholds.criteria)), dtype=bool)
-        self.activated = np.zeros(n_days, dtype=bool)
-        self.level = np.full(n_days, levels.lowest if levels else 0, dtype=int)
+        self.members = members
+        m = () if members is None else (members,)
+        self.raw = {key: np.full((n_days, *m), np.nan) for key in RAW_INPUTS}
+        self.values = {name: np.full((n_days, *m), np.nan) for name in INDICATORS}
+        self.met = np.zeros((n_days, len(thresholds.criteria), *m), dtype=bool)
+        self.activated = np.zeros((n_days, *m), dtype=bool)
+        self.level = np.full((n_days, *m), levels.lowest if levels else 0, dtype=int)
         # Days in a row each comparison has held, for sustained criteria (set's, then the levels').
         self._level_criteria = [c for lv in levels.level for c in lv.criteria] if levels else []
-        self._run = np.zeros(len(thresholds.criteria) + len(self._level_criteria), dtype=int)
+        self._run = np.zeros((len(thresholds.criteria) + len(self._level_criteria), *m), dtype=int)
         # Whether each criterion's comparison has held on every date so far (met from the start).
-        self._from_start = np.ones(len(thresholds.criteria), dtype=bool)
+        self._from_start = np.ones((len(thresholds.criteria), *m), dtype=bool)
 
     def update(self, day: int, **raw: float) -> dict[str, Any]:
         """Record day ``day``'s raw values (keys of :data:`RAW_INPUTS`) and evaluate the day.
@@ -375,7 +387,7 @@ class IndicatorTracker:
         if unknown:
             raise KeyError(f"unknown indicator inputs {sorted(unknown)}; allowed: {', '.join(RAW_INPUTS)}")
         for key, value in raw.items():
-            self.raw[key][day] = float(value)
+            self.raw[key][day] = value
         lo = max(0, day - WINDOW_DAYS + 1)
         window = {key: series[lo : day + 1] for key, series in self.raw.items()}
         today = {name: series[-1] for name, series in compute_indicators(window, self.population).items()}
@@ -383,20 +395,27 @@ class IndicatorTracker:
             self.values[name][day] = value
         met_all = []
         for i, c in enumerate((*self.thresholds.criteria, *self._level_criteria)):
-            holds = bool(compare(today[c.indicator], c.operator, c.value))
-            self._run[i] = self._run[i] + 1 if holds else 0
+            holds = compare(today[c.indicator], c.operator, c.value)
+            self._run[i] = np.where(holds, self._run[i] + 1, 0)
             met_all.append(self._run[i] >= c.sustained_days)
         n_set = len(self.thresholds.criteria)
         self.met[day] = met_all[:n_set]
         self._from_start &= self._run[:n_set] > 0
         changed = self.met[day] & ~self._from_start
-        self.activated[day] = changed.sum() >= self.thresholds.k_needed
+        self.activated[day] = changed.sum(axis=0) >= self.thresholds.k_needed
         if self.levels is not None:
             level_met = iter(met_all[n_set:])
             for lv in self.levels.level:
-                flags = [next(level_met) for _ in lv.criteria]
-                if (all(flags) if lv.rule == "all" else any(flags)) and lv.level > self.level[day]:
-                    self.level[day] = lv.level
+                flags = np.array([next(level_met) for _ in lv.criteria])
+                reached = flags.all(axis=0) if lv.rule == "all" else flags.any(axis=0)
+                self.level[day] = np.where(reached & (lv.level > self.level[day]), lv.level, self.level[day])
+        if self.members is not None:
+            return {
+                "values": today,
+                "met": {c.name: changed[i] for i, c in enumerate(self.thresholds.criteria)},
+                "activation": self.activated[day],
+                "level": self.level[day] if self.levels is not None else None,
+            }
         return {
             "values": today,
             "met": {c.name: bool(changed[i]) for i, c in enumerate(self.thresholds.criteria)},
@@ -409,7 +428,14 @@ class IndicatorTracker:
 
         Variables by age are summed; variables absent today leave their indicators undefined.
         """
-        raw = {key: float(np.sum(variables[var])) for key, var in RAW_INPUTS.items() if var in variables}
+        if self.members is None:
+            raw = {key: float(np.sum(variables[var])) for key, var in RAW_INPUTS.items() if var in variables}
+        else:  # sum over ages, member by member
+            raw = {
+                key: np.asarray(variables[var]).reshape(self.members, -1).sum(axis=1)
+                for key, var in RAW_INPUTS.items()
+                if var in variables
+            }
         return self.update(day, **raw)
 
     def record(self, day: int) -> dict[str, Any]:
@@ -418,12 +444,12 @@ class IndicatorTracker:
         Indicators whose input the run does not give on day 0 (e.g. bed counts without the care module) are
         left out, so the results hold no all-empty variables.
         """
-        given = {key for key, series in self.raw.items() if not np.isnan(series[0])}  # same set every day
+        given = {key for key, series in self.raw.items() if not np.isnan(series[0]).all()}  # same set every day
         out: dict[str, Any] = {name: self.values[name][day] for name in INDICATORS if SOURCE[name] in given}
-        out["criterion_met"] = self.met[day].astype(float)
-        out["plan_activated"] = float(self.activated[day])
+        out["criterion_met"] = np.moveaxis(self.met[day], 0, -1).astype(float)  # (member,) criterion
+        out["plan_activated"] = self.activated[day].astype(float)
         if self.levels is not None:
-            out["epidemic_level"] = float(self.level[day])
+            out["epidemic_level"] = self.level[day].astype(float)
         return out
 
     @property
@@ -870,5 +896,5 @@ def _before(lead: int) -> str:
 
 
 def write_crossings(df: pd.DataFrame, path: str | Path) -> Path:
-    """Write the crossings table as CSV (dates as YYYY-MM-DD, empty when never met), atomically."""
-    return write_atomic(path, lambda tmp: df.to_csv(tmp, index=False, date_format="%Y-%m-%d"))
+    """Write the crossings table as CSV (UTF-8 with BOM, dates as YYYY-MM-DD, empty when never met), atomically."""
+    return write_csv(df, path)

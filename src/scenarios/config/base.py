@@ -21,7 +21,7 @@ __all__ = [
     "DATE_RANGE",
 ]
 
-# Ten-year bands: the resolution of every severity table we cite (parameters.md section 1).
+# Ten-year bands: the resolution of every severity table we cite (docs/sources.md section 1).
 AGE_GROUPS: tuple[str, ...] = ("0-9", "10-19", "20-29", "30-39", "40-49", "50-59", "60-69", "70-79", "80+")
 N_AGE = len(AGE_GROUPS)
 # Contact settings of Prem et al. 2021; interventions scale each one.

@@ -1,7 +1,7 @@
 """What-if config schema: scenario, population, disease, variants, immunity, interventions, reporting.
 
 Every numeric field says its units and the source of its default (``param``); the reference for the
-sources is ``shared/reference/parameters.md`` and the docs in ``README.md``.
+sources is ``docs/sources.md`` and the docs in ``README.md``.
 """
 
 from __future__ import annotations
@@ -47,7 +47,7 @@ def _by_age(values: list[float]) -> tuple[float, ...]:
 
 
 # squire R/run.R::default_probs (mrc-ide/squire 9fd16c4), collapsed to 10-year bands with Vietnam weights
-# (parameters.md section 1): IHR per infection x P(ICU | hospitalised) and x (1 - P(ICU | hospitalised)).
+# (docs/sources.md section 1): IHR per infection x P(ICU | hospitalised) and x (1 - P(ICU | hospitalised)).
 _SQUIRE_IHR = (0.0010, 0.0020, 0.0040, 0.0078, 0.0154, 0.0303, 0.0587, 0.116, 0.233)
 _SQUIRE_ICU_GIVEN_HOSP = (0.18, 0.16, 0.12, 0.15, 0.22, 0.31, 0.32, 0.20, 0.057)
 SQUIRE_P_CRITICAL = _by_age([h * c for h, c in zip(_SQUIRE_IHR, _SQUIRE_ICU_GIVEN_HOSP, strict=True)])
@@ -160,13 +160,13 @@ class Disease(StrictModel):
     p_severe_by_age: ByAge = param(
         SQUIRE_P_SEVERE,
         units="1",
-        source="squire default_probs: IHR x (1 - P(ICU|hosp)), 10-year bands (parameters.md s.1)",
+        source="squire default_probs: IHR x (1 - P(ICU|hosp)), 10-year bands (docs/sources.md s.1)",
         description="Probability per infection of needing oxygen but not ICU (tier 2), by age.",
     )
     p_critical_by_age: ByAge = param(
         SQUIRE_P_CRITICAL,
         units="1",
-        source="squire default_probs: IHR x P(ICU|hosp), 10-year bands (parameters.md s.1)",
+        source="squire default_probs: IHR x P(ICU|hosp), 10-year bands (docs/sources.md s.1)",
         description="Probability per infection of needing ICU (tier 3), by age.",
     )
 

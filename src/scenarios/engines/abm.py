@@ -3,7 +3,7 @@
 Each agent has an age band, an immunity stratum, an infection state (not infected, latent, infectious) with
 the variant and the days of its next transitions, and belongs to a household, maybe a school or workplace
 (:mod:`scenarios.synthpop`). Per-person state is kept in arrays inside one :class:`mesa.Model`: person
-objects cost ~1 M agent-days/s in Mesa, arrays ~50 M (``shared/reference/abm-performance.md``).
+objects cost ~1 M agent-days/s in Mesa, arrays ~50 M (``benchmarks/README.md``).
 
 One day (step ``t``)
 --------------------
