@@ -21,6 +21,7 @@ sync_api = pytest.importorskip(
 )
 
 import scenarios  # noqa: E402
+from scenarios import plots  # noqa: E402
 from scenarios.app.whatif import TEMPLATE  # noqa: E402
 from scenarios.cli import main  # noqa: E402
 
@@ -97,8 +98,8 @@ def page(browser, server):
 
 
 def _settle(pg) -> None:
-    """Wait until Streamlit has finished the current script run."""
-    pg.wait_for_timeout(300)
+    """Wait until Streamlit has finished the current script run (it shows its status after a moment)."""
+    pg.wait_for_timeout(500)
     pg.locator("[data-testid=stStatusWidget]").wait_for(state="hidden")
 
 
@@ -141,6 +142,24 @@ def test_province_capacity_run_download(page, server, tmp_path):
     expected = table.attrs["activation_date"]
     assert page_date == ("" if expected is None or str(expected) == "NaT" else f"{expected:%Y-%m-%d}")
     assert page_date  # this what-if does activate the plan
+
+    # Two what-ifs side by side: this run, and the same with less immune escape.
+    pg.get_by_role("button", name="Thêm vào so sánh").click()
+    _settle(pg)
+    _type_into(pg, "Mức né miễn dịch chống nhiễm", "0.3")
+    stale = pg.get_by_text("Các giá trị đã thay đổi từ lần chạy này")
+    stale.wait_for()
+    pg.get_by_role("button", name="Chạy", exact=True).click()
+    stale.wait_for(state="hidden")
+    _type_into(pg, "Tên kịch bản này khi so sánh", "né 0.3")
+    pg.get_by_role("button", name="Thêm vào so sánh").click()
+    compared = pg.locator("[data-testid=stTable]").filter(has_text="né 0.3")
+    compared.wait_for()
+    other = scenarios.load_config(path, {"variants.new.immune_escape": 0.3})
+    other_date = scenarios.crossings(scenarios.run(other)).attrs["activation_date"]
+    row = compared.locator("tr").filter(has_text="Ngày kích hoạt phương án")
+    cells = row.locator("td").all_inner_texts()
+    assert [c.strip() for c in cells[-2:]] == [plots.format_date(expected, "vi"), plots.format_date(other_date, "vi")]
 
     # Everything came from this machine: no CDN, no statistics.
     hosts = {u.split("/")[2] for u in pg.requested if u.startswith("http")}

@@ -338,7 +338,12 @@ def _compare(T: dict[str, str], lang: str) -> None:
         table = crossings(ds)
         cols[label] = _key_table(ds, table, lang, T).set_index({"vi": "Chỉ số", "en": "Number"}[lang]).iloc[:, 0]
     st.table(pd.DataFrame(cols))
-    variable = st.selectbox(T["compare_variable"], list(plots.INDICATOR_LABELS), key="compare_variable")
+    variable = st.selectbox(
+        T["compare_variable"],
+        list(plots.INDICATOR_LABELS),
+        format_func=lambda v: plots.INDICATOR_LABELS[v][lang][0],
+        key="compare_variable",
+    )
     st.image(plots.to_bytes(plots.compare(dict(saved), variable=variable, lang=lang), "png", dpi=SHOWN_DPI))
 
 
