@@ -150,9 +150,9 @@ def _field(key: str, base, T: dict[str, str], lang: str, prefix: str, changes: d
     text = left.text_input(f.label(lang), shown, key=f"{prefix}:{key}")
     slots[key] = left.empty()
     note = _caption(key, T, lang, base.population.total)
-    if value is None and key.startswith("capacity.") and key + "_per_100k" in type(base.capacity).model_fields:
-        per = getattr(base.capacity, key.removeprefix("capacity.") + "_per_100k")
-        note += f"  \n{T['empty_means']} {_num(per, lang, 1)} / 100.000"
+    per_100k = key.removeprefix("capacity.") + "_per_100k"
+    if value is None and key.startswith("capacity.") and per_100k in type(base.capacity).model_fields:
+        note += f"  \n{T['empty_means']} {_num(getattr(base.capacity, per_100k), lang, 1)} {T['per_100k']}"
     right.caption(note)
     if text.strip() != shown:
         changes[key] = fields.parse_value(key, text.strip())
@@ -236,11 +236,19 @@ def _headline(table: pd.DataFrame, shown: pd.DataFrame, T: dict[str, str], lang:
     act = a.get("activation_date")
     iso = "" if act is None or pd.isna(act) else f"{act:%Y-%m-%d}"
     lead = a.get("lead_days")
-    cols = st.columns(4)
-    cols[0].metric(T["activation"], _date(act, lang, T))
-    cols[1].markdown(f"{T['first_criterion']}  \n**{first_names}**")
-    cols[2].metric(T["overflow"], _date(a.get("overflow_date"), lang, T))
-    cols[3].metric(T["lead"], "—" if lead is None or pd.isna(lead) else _num(int(lead), lang))
+    cells = [
+        (T["activation"], _date(act, lang, T), "1.6rem"),
+        (T["first_criterion"], first_names, "0.95rem"),
+        (T["overflow"], _date(a.get("overflow_date"), lang, T), "1.6rem"),
+        (T["lead"], "—" if lead is None or pd.isna(lead) else _num(int(lead), lang), "1.6rem"),
+    ]
+    for col, (label, value, size) in zip(st.columns(4), cells, strict=True):
+        # Plain blocks rather than st.metric, which cuts a date short in a narrow column.
+        col.markdown(
+            f'<div style="font-size:0.85rem;color:#555">{label}</div>'
+            f'<div style="font-size:{size};font-weight:600;line-height:1.25">{value}</div>',
+            unsafe_allow_html=True,
+        )
     # Machine-readable copy for tests and screen readers: the ISO date the CLI prints.
     st.markdown(
         f'<span id="activation-date" data-iso="{iso}" style="font-size:0.8em;color:#666">'
