@@ -273,6 +273,21 @@ def _key_table(ds, table: pd.DataFrame, lang: str, T: dict[str, str]) -> pd.Data
     return pd.DataFrame(rows, columns=list(head))
 
 
+def _summary_table(ds, T: dict[str, str], lang: str) -> pd.DataFrame:
+    """Tabulate the replicates' crossings (:func:`scenarios.ensemble.summarise_crossings`), in the page's language."""
+    rows = []
+    for _, r in summarise_crossings(ds).iterrows():
+        if r["kind"] == "criterion":
+            name = plots.INDICATOR_LABELS.get(r["indicator"], {}).get(lang, (r["criterion"],))[0]
+            name += f" ({r['operator']} {_num(r['threshold'], lang, 1 if r['threshold'] % 1 else 0)})"
+        else:
+            name = T.get(f"row_{r['criterion']}", r["criterion"])
+        dates = [_date(r[f"first_date_{q}"], lang, T) for q in ("q5", "q50", "q95")]
+        lead = "" if pd.isna(r["lead_days_q50"]) else _num(r["lead_days_q50"], lang)
+        rows.append((name, f"{r['crossed']}/{r['replicates']}", *dates, lead))
+    return pd.DataFrame(rows, columns=[T["criterion"], T["crossed"], "5%", "50%", "95%", T["lead_median"]])
+
+
 def _dashboard(run: dict, current, T: dict[str, str], lang: str) -> None:
     st.subheader(T["dashboard"] + f": {run['label']}")
     if current is not None and current.model_dump() != run["config"].model_dump():
@@ -280,9 +295,7 @@ def _dashboard(run: dict, current, T: dict[str, str], lang: str) -> None:
     ds = run["ds"]
     if "replicate" in ds.dims:
         st.markdown(f"**{T['summary']}**")
-        st.dataframe(summarise_crossings(ds), hide_index=True)
-        fig = plots.compare(ds, lang=lang)
-        st.image(plots.to_bytes(fig, "png", dpi=SHOWN_DPI))
+        st.table(_escaped(_summary_table(ds, T, lang)).set_index(T["criterion"]))
     else:
         table = crossings(ds)
         shown = crossings_table(table, lang)
@@ -383,6 +396,8 @@ def _inputs(T: dict[str, str], lang: str, args: argparse.Namespace):
         base = whatif.WhatIf(base_path).base_config()
     except ConfigError as e:
         st.error(T["base_invalid"] + "\n\n" + "\n".join(f"- `{line}`" for line in e.problems))
+        if any(": extends" in line for line in e.problems):
+            st.info(T["extends_hint"])
         return None, None, label
     prefix = hashlib.sha256(str(base_path).encode()).hexdigest()[:8]
 
