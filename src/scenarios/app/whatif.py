@@ -56,7 +56,7 @@ def shipped_configs(extra: Path | None = None) -> dict[str, Path]:
         if root.is_dir():
             found = {p.name: p for p in sorted(root.glob("*.toml"))}
             if extra is not None:
-                found.setdefault(extra.name, extra)
+                found[extra.name] = extra  # the file asked for wins over a shipped one of the same name
             return found
     return {extra.name: extra} if extra is not None else {}
 
