@@ -8,6 +8,7 @@ A value typed on the page is read exactly as ``--set KEY=VALUE`` is (:func:`scen
 from __future__ import annotations
 
 import datetime as dt
+import re
 import typing
 from dataclasses import dataclass
 from typing import Any
@@ -18,7 +19,18 @@ from pydantic.fields import FieldInfo
 
 from ..config import Config, parse_set
 
-__all__ = ["PageField", "FIELDS", "SECTIONS", "field_info", "meta", "allowed", "parse_value", "value_text"]
+__all__ = [
+    "PageField",
+    "FIELDS",
+    "SECTIONS",
+    "allowed",
+    "config_value",
+    "field_info",
+    "looks_like_thousands",
+    "meta",
+    "parse_value",
+    "value_text",
+]
 
 
 @dataclass(frozen=True)
@@ -165,6 +177,17 @@ def parse_value(key: str, text: str) -> Any:
     if _is_text(key):
         return text
     return parse_set([f"{key}={text}"])[key]
+
+
+def looks_like_thousands(text: str) -> bool:
+    """Tell whether ``text`` reads like a Vietnamese thousands separator (``1.770``), which TOML takes as 1.77.
+
+    Examples
+    --------
+    >>> looks_like_thousands("1.770"), looks_like_thousands("80.000"), looks_like_thousands("0.8")
+    (True, True, False)
+    """
+    return re.fullmatch(r"\d{1,3}(\.\d{3})+", text.strip()) is not None
 
 
 def value_text(value: Any) -> str:

@@ -116,6 +116,8 @@ def _area(T: dict[str, str], lang: str, args: argparse.Namespace) -> tuple[Path 
         in_province = c3.selectbox(T["area_province"], [T["none"], *names], key="area_province")
         ts = c4.selectbox(T["threshold_set"], ["small_area_phongtho", "provincial_3984"], key="threshold_set")
         total = fields.parse_value("population.total", total_text)
+        if fields.looks_like_thousands(total_text):
+            c2.warning(T["decimal_point"].format(text=total_text.strip(), value=total))
         changes = whatif.area_overrides(None if in_province == T["none"] else in_province, None, area, ts)
         changes["population.total"] = total
         changes["scenario.name"] = f"{area} — {T['new_variant']}"
@@ -156,6 +158,8 @@ def _field(key: str, base, T: dict[str, str], lang: str, prefix: str, changes: d
     right.caption(note)
     if text.strip() != shown:
         changes[key] = fields.parse_value(key, text.strip())
+        if fields.looks_like_thousands(text):
+            left.warning(T["decimal_point"].format(text=text.strip(), value=changes[key]))
 
 
 def _surge(base, T: dict[str, str], prefix: str, changes: dict, slots: dict) -> None:

@@ -30,6 +30,8 @@ TEXT: dict[str, dict[str, str]] = {
         "upload": "Tải lên tệp cấu hình (.toml)",
         "upload_first": "Hãy tải lên một tệp .toml.",
         "base_invalid": "Không dùng được tệp cấu hình này:",
+        "decimal_point": "Dấu chấm là dấu thập phân (như dòng lệnh): {text} được hiểu là {value}. "
+        "Viết số không có dấu phân cách hàng nghìn, ví dụ 1770.",
         "extends_hint": "Tệp tải lên không đọc được tệp gốc mà nó 'extends'. Hãy mở nó bằng lệnh "
         "`scenarios app TỆP` (tệp gốc nằm cạnh nó), hoặc dùng tệp TOML tải về từ trang này (đã đủ mọi giá trị).",
         "step_capacity": "2. Năng lực của đơn vị",
@@ -116,6 +118,8 @@ TEXT: dict[str, dict[str, str]] = {
         "upload": "Upload a config file (.toml)",
         "upload_first": "Upload a .toml file.",
         "base_invalid": "This config file cannot be used:",
+        "decimal_point": "The point is the decimal mark (as on the command line): {text} is read as {value}. "
+        "Write numbers without a thousands separator, e.g. 1770.",
         "extends_hint": "An uploaded file cannot reach the file it 'extends'. Open it with "
         "`scenarios app FILE` (its base beside it), or use a TOML downloaded from this page (it is complete).",
         "step_capacity": "2. Your capacity",
