@@ -145,7 +145,7 @@ def test_province_capacity_run_download(page, server, tmp_path):
 
     # Two what-ifs side by side: this run, and the same with less immune escape.
     pg.get_by_role("button", name="Thêm vào so sánh").click()
-    _settle(pg)
+    pg.get_by_text("(Hà Nội)", exact=False).wait_for()  # "add at least two runs ... (Hà Nội)"
     _type_into(pg, "Mức né miễn dịch chống nhiễm", "0.3")
     stale = pg.get_by_text("Các giá trị đã thay đổi từ lần chạy này")
     stale.wait_for()

@@ -321,7 +321,9 @@ def _downloads(run: dict, T: dict[str, str], lang: str) -> None:
     st.markdown(f"**{T['downloads']}**")
     c1, c2, c3 = st.columns(3)
     stem = _plain(run["label"]).replace(" ", "_").replace("—", "-") or "whatif"
-    c1.download_button(T["download_toml"], run["toml"], f"{stem}.toml", "application/toml", key="dl_toml")
+    c1.download_button(
+        T["download_toml"], run["toml"], f"{stem}.toml", "application/toml", key="dl_toml", on_click="ignore"
+    )
     c2.download_button(
         T["download_results"],
         lambda: whatif.results_zip(run["ds"]),
