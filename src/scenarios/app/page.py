@@ -67,7 +67,7 @@ def _date(d: Any, lang: str, T: dict[str, str]) -> str:
     return T["never"] if d is None or pd.isna(d) else plots.format_date(d, lang)
 
 
-def _caption(key: str, T: dict[str, str], lang: str, population: float | None) -> str:
+def _caption(key: str, T: dict[str, str]) -> str:
     m = fields.meta(key)
     units = m["units"]
     if units == "1":
@@ -151,7 +151,7 @@ def _field(key: str, base, T: dict[str, str], lang: str, prefix: str, changes: d
     shown = fields.value_text(value)
     text = left.text_input(f.label(lang), shown, key=f"{prefix}:{key}")
     slots[key] = left.empty()
-    note = _caption(key, T, lang, base.population.total)
+    note = _caption(key, T)
     per_100k = key.removeprefix("capacity.") + "_per_100k"
     if value is None and key.startswith("capacity.") and per_100k in type(base.capacity).model_fields:
         note += f"  \n{T['empty_means']} {_num(getattr(base.capacity, per_100k), lang, 1)} {T['per_100k']}"
