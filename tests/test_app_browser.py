@@ -173,7 +173,9 @@ def test_invalid_value_shows_the_cli_message_and_nothing_runs(page, capsys):
     line = capsys.readouterr().err.splitlines()[1].strip()
     assert line.startswith("--set: capacity.beds_icu:")
     pg.get_by_text(line, exact=True).wait_for()
-    assert pg.get_by_role("button", name="Chạy", exact=True).is_disabled()
+    # The Run button is drawn after the fields: wait for this script run to reach it.
+    sync_api.expect(pg.get_by_role("button", name="Chạy", exact=True)).to_be_disabled()
+    pg.get_by_text("Có giá trị không hợp lệ (đánh dấu đỏ): sửa trước khi chạy. Chưa chạy gì.").wait_for()
     assert pg.locator("#activation-date").count() == 0
 
     pg.get_by_text("English", exact=True).click()  # the English switch keeps the field and its message
