@@ -90,6 +90,7 @@ _RC = {
     "svg.fonttype": "none",  # text stays text in SVG
     "pdf.fonttype": 42,  # TrueType embedded: text can be searched and copied from the PDF
     "axes.unicode_minus": True,
+    "text.parse_math": False,  # names are plain text: "$5 đến $10" is money, not math
 }
 
 # Colours (colour-blind-safe Okabe-Ito) and roles.
@@ -145,6 +146,10 @@ _T: dict[str, dict[str, str]] = {
     "not_crossed": {
         "vi": "Không vượt ngưỡng trong thời gian mô phỏng",
         "en": "Threshold not crossed within the run",
+    },
+    "met_from_start": {
+        "vi": "Đạt ngưỡng ngay từ đầu (năng lực sẵn có), không phải tín hiệu kích hoạt",
+        "en": "Met from the start (a finding about capacity), not a trigger",
     },
     "activation": {"vi": "Ngày kích hoạt phương án", "en": "Plan activation date"},
     "not_activated": {
@@ -599,7 +604,7 @@ def _crossing_marker(ax: Axes, row: pd.Series, lang: Lang, y: float | None = Non
         ax.text(
             0.99,
             0.97,
-            _t("not_crossed", lang),
+            _t("met_from_start" if row.get("status") == "met from the start" else "not_crossed", lang),
             transform=ax.transAxes,
             ha="right",
             va="top",
@@ -1017,7 +1022,7 @@ def dashboard(ds: xr.Dataset, lang: Lang = "vi", size: PageSize = "a4-portrait")
                 f"{_t('activation', lang)}: {format_date(act_date, lang)}"
                 + (f" ({_t('first_criterion', lang)}: {first_text})" if first_text else "")
             ]
-        at_start = crit[crit["first_day"].fillna(-1) == 0]
+        at_start = crit[crit["status"] == "met from the start"]
         for _, r in at_start.iterrows():
             lines.append(_t("met_at_start", lang).format(criterion=_criterion_label(r["criterion"], crit, lang)))
         lines.append(
