@@ -26,6 +26,7 @@ from scenarios.config import ConfigError, find_province
 from scenarios.config.provinces import province_names
 from scenarios.ensemble import summarise_crossings
 from scenarios.report import crossings_table, key_numbers
+from scenarios.summary import run_out_dates
 
 SURGE_COLUMNS = (
     "name",
@@ -277,6 +278,16 @@ def _key_table(ds, table: pd.DataFrame, lang: str, T: dict[str, str]) -> pd.Data
     return pd.DataFrame(rows, columns=list(head))
 
 
+def _run_out_table(ds, table: pd.DataFrame, T: dict[str, str], lang: str) -> pd.DataFrame:
+    """Tabulate when each resource runs out (:func:`scenarios.summary.run_out_dates`) and days after activation."""
+    act = table.attrs.get("activation_date")
+    rows = []
+    for name, date in run_out_dates(ds).items():
+        after = "" if date is None or act is None or pd.isna(act) else _num((date - act).days, lang)
+        rows.append((T[f"resource_{name}"], T["enough"] if date is None else _date(date, lang, T), after))
+    return pd.DataFrame(rows, columns=[T["resource"], T["runs_out"], T["days_after_activation"]])
+
+
 def _summary_table(ds, T: dict[str, str], lang: str) -> pd.DataFrame:
     """Tabulate the replicates' crossings (:func:`scenarios.ensemble.summarise_crossings`), in the page's language."""
     rows = []
@@ -307,6 +318,8 @@ def _dashboard(run: dict, current, T: dict[str, str], lang: str) -> None:
         left = right = st.container()
         left.markdown(f"**{T['crossings']}**")
         left.table(_escaped(shown).set_index(shown.columns[0]))
+        left.markdown(f"**{T['run_out']}**")
+        left.table(_run_out_table(ds, table, T, lang).set_index(T["resource"]))
         right.markdown(f"**{T['key_numbers']}**")
         right.table(_key_table(ds, table, lang, T).set_index({"vi": "Chỉ số", "en": "Number"}[lang]))
         # One figure at a time (drawn on demand, then kept): drawing all six on every run is slow.
