@@ -64,11 +64,13 @@ def _streams(seed: SeedLike) -> tuple[dict[str, np.random.Generator], str]:
 
 
 def contact_multipliers(config: Config, date: dt.date) -> dict[str, float]:
-    """Product of the multipliers of the interventions in force on ``date``, by setting."""
+    """Product of the multipliers of the interventions in force on ``date`` (isolation included), by setting."""
     out = dict.fromkeys(SETTINGS, 1.0)
     for iv in config.interventions:
         if iv.active(date):
-            for s, m in iv.contact_multipliers.items():
+            for s, m in iv.multipliers_with_isolation(
+                config.disease.infectious_days, config.disease.infectious_stages
+            ).items():
                 out[s] *= m
     return out
 
@@ -234,7 +236,9 @@ def run(
         triggered = policies.contact_multipliers(day)  # responses decided on earlier days
         multipliers = {s: multipliers[s] * triggered[s] for s in SETTINGS}
         boosters = policies.booster_doses(day)
-        inputs = DayInputs(day, multipliers, imported_infections(config, population, day), boosters)
+        isolation = tuple(iv.isolation for iv in config.interventions if iv.isolation and iv.active(date))
+        isolation += policies.isolation(day)
+        inputs = DayInputs(day, multipliers, imported_infections(config, population, day), boosters, isolation)
         flows = model.step(inputs)
         mild, severe, critical = split_severity(flows.new_onsets, disease, stream["severity"])
         onsets = mild + severe + critical
