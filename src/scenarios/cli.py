@@ -96,6 +96,11 @@ def _parser() -> argparse.ArgumentParser:
     ex.add_argument("--format", choices=["csv", "xlsx"], default="csv", help="file format (default csv)")
     ex.add_argument("--lang", choices=["vi", "en"], default="vi", help="language of the headers (default vi)")
 
+    a = sub.add_parser("app", help="open the web page for planners (local server, no Internet needed)")
+    a.add_argument("config", type=Path, nargs="?", default=None, help="what-if config to open (optional)")
+    a.add_argument("--port", type=int, default=8501, help="port on 127.0.0.1 (default 8501)")
+    a.add_argument("--no-browser", action="store_true", help="serve only; do not open a browser")
+
     v = sub.add_parser("validate", help="check a config and print what it resolves to")
     v.add_argument("config", type=Path, help="what-if config file (TOML)")
     _allow_dir(v)
@@ -234,11 +239,18 @@ def _validate(args: argparse.Namespace) -> int:
     return 0
 
 
+def _app(args: argparse.Namespace) -> int:
+    from .app import launch  # the web framework is an optional extra: import it only for this command
+
+    return launch(port=args.port, open_browser=not args.no_browser, config=args.config)
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``scenarios`` command; returns the exit code (2 for a bad config)."""
     args = _parser().parse_args(argv)
     try:
-        return {"run": _run, "validate": _validate, "report": _report, "export": _export}[args.command](args)
+        commands = {"run": _run, "validate": _validate, "report": _report, "export": _export, "app": _app}
+        return commands[args.command](args)
     except ConfigError as e:
         print("error: the config cannot be used:", file=sys.stderr)
         for line in e.problems:
