@@ -74,6 +74,6 @@ step = "field hospital"
 """,
         encoding="utf-8",
     )
-    assert main(["validate", str(cfg)]) == 2
+    assert main(["validate", str(cfg), "--allow-dir", str(CONFIGS)]) == 2
     err = capsys.readouterr().err
     assert "policies.0.step: unknown surge step 'field hospital'; configured: field hospitals" in err

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import math
 import sys
 from pathlib import Path
 
@@ -20,6 +21,8 @@ from .summary import summary, sweep_summary
 
 __all__ = ["main"]
 
+# A replicate of a province-sized run holds tens of MB of results: beyond this the sweep cannot fit in memory.
+MAX_REPLICATES = 10_000
 # What a run writes into its output folder (replaced whole, see results.output_folder).
 OUTPUTS = {
     "results.nc",
@@ -42,6 +45,7 @@ def _parser() -> argparse.ArgumentParser:
 
     r = sub.add_parser("run", help="run a config and write DIR/results.nc")
     r.add_argument("config", type=Path, help="what-if config file (TOML)")
+    _allow_dir(r)
     r.add_argument("--out", type=Path, default=None, help="output folder (default: runs/<config name>)")
     r.add_argument(
         "--set",
@@ -52,10 +56,10 @@ def _parser() -> argparse.ArgumentParser:
         help="override a config value, e.g. --set variants.new.immune_escape=0.5 (repeatable)",
     )
     r.add_argument("--engine", choices=["seir", "abm"], default="seir", help="transmission engine")
-    r.add_argument("--seed", type=int, default=0, help="random seed (stochastic parts)")
+    r.add_argument("--seed", type=_whole(0, 2**63 - 1), default=0, help="random seed (stochastic parts), >= 0")
     r.add_argument(
         "--replicates",
-        type=_positive_int,
+        type=_whole(1, MAX_REPLICATES),
         default=1,
         metavar="N",
         help="N runs, seeds spawned from --seed; N > 1 (or --vary) writes results.nc with a "
@@ -77,7 +81,9 @@ def _parser() -> argparse.ArgumentParser:
     rp = sub.add_parser("report", help="write figures, tables and a PDF annex of a run into RUN_DIR/report/")
     rp.add_argument("run_dir", type=Path, help="folder written by 'scenarios run' (holds results.nc)")
     rp.add_argument("--lang", choices=["vi", "en"], default="vi", help="language (default vi)")
-    rp.add_argument("--dpi", type=int, default=300, help="resolution of the PNG figures (default 300)")
+    rp.add_argument(
+        "--dpi", type=_whole(20, 1200), default=300, help="resolution of the PNG figures, 20-1200 (default 300)"
+    )
     rp.add_argument(
         "--size",
         choices=SIZES,
@@ -92,6 +98,7 @@ def _parser() -> argparse.ArgumentParser:
 
     v = sub.add_parser("validate", help="check a config and print what it resolves to")
     v.add_argument("config", type=Path, help="what-if config file (TOML)")
+    _allow_dir(v)
     v.add_argument(
         "--set",
         dest="overrides",
@@ -104,18 +111,34 @@ def _parser() -> argparse.ArgumentParser:
     return p
 
 
+def _allow_dir(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--allow-dir",
+        action="append",
+        default=[],
+        type=Path,
+        metavar="DIR",
+        help="also read files named by extends / thresholds.set from DIR (default: the config's folder tree)",
+    )
+
+
 def _load(args: argparse.Namespace) -> Config:
-    return load_config(args.config, parse_set(args.overrides))
+    return load_config(args.config, parse_set(args.overrides), allowed_dirs=args.allow_dir)
 
 
-def _positive_int(text: str) -> int:
-    try:
-        n = int(text)
-    except ValueError:
-        n = 0
-    if n < 1:
-        raise argparse.ArgumentTypeError(f"expected a whole number >= 1, got {text!r}")
-    return n
+def _whole(low: int, high: int):
+    """Argparse type: a whole number in ``[low, high]`` (a clear usage error otherwise)."""
+
+    def parse(text: str) -> int:
+        try:
+            n = int(text)
+        except ValueError:
+            n = None
+        if n is None or not low <= n <= high:
+            raise argparse.ArgumentTypeError(f"expected a whole number from {low} to {high:,}, got {text!r}")
+        return n
+
+    return parse
 
 
 def _parse_vary(items: list[str]) -> dict[str, tuple[float, float]]:
@@ -125,11 +148,11 @@ def _parse_vary(items: list[str]) -> dict[str, tuple[float, float]]:
         key, _, bounds = item.partition("=")
         parts = parse_set([f"lo={bounds.partition(':')[0]}", f"hi={bounds.partition(':')[2]}"])
         lo, hi = parts["lo"], parts["hi"]
-        numbers = all(isinstance(x, int | float) and not isinstance(x, bool) for x in (lo, hi))
+        numbers = all(isinstance(x, int | float) and not isinstance(x, bool) and math.isfinite(x) for x in (lo, hi))
         if not key.strip() or ":" not in bounds or not numbers or lo > hi:
             raise ConfigError(
                 [
-                    f"--vary {item!r}: expected KEY=LOW:HIGH with numbers LOW <= HIGH, "
+                    f"--vary {item!r}: expected KEY=LOW:HIGH with finite numbers LOW <= HIGH, "
                     "e.g. variants.new.immune_escape=0.4:0.8"
                 ]
             )
@@ -227,6 +250,12 @@ def main(argv: list[str] | None = None) -> int:
     except OSError as e:
         print(f"error: {e.strerror or e}: {e.filename or ''}", file=sys.stderr)
         return 1
+    except KeyboardInterrupt:
+        print("interrupted: nothing was written", file=sys.stderr)
+        return 130
+    except MemoryError:
+        print("error: not enough memory for this run (fewer --replicates, a larger abm.pop_scale)", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":  # pragma: no cover

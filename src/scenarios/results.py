@@ -430,22 +430,38 @@ class Recorder:
         Number of days.
     coords : mapping
         Labels of the non-time dimensions (``age_group``, ``variant``, ``immunity``, ``setting``...).
-    ensemble_dim : str, optional
-        For a batch of runs: every recorded value has a leading member axis, which becomes this first
-        dimension of each variable (no coordinate, as ``xr.concat`` along a new name gives).
+    ensemble : (str, int), optional
+        For a batch of runs, ``(dim, n_member)``: every recorded value has a leading member axis, which
+        becomes the first dimension ``dim`` of each variable (no coordinate, as ``xr.concat`` along a new
+        name gives). Arrays are allocated once, so a large batch holds its results only once.
     """
 
-    def __init__(self, start_date: dt.date, n_days: int, coords: Mapping[str, Any], ensemble_dim: str | None = None):
+    def __init__(
+        self,
+        start_date: dt.date,
+        n_days: int,
+        coords: Mapping[str, Any],
+        ensemble: tuple[str, int] | None = None,
+    ):
         self.start_date, self.n_days, self.coords = start_date, n_days, dict(coords)
-        self.ensemble_dim = ensemble_dim
-        self._data: dict[str, list] = {}
+        self.ensemble = ensemble
+        self._data: dict[str, Any] = {}
 
-    def add(self, day: int, **values: Any) -> None:
-        """Record ``name=value`` pairs for ``day`` (each name must be in :data:`VARIABLES`)."""
+    def add(self, day: int, members: slice = slice(None), **values: Any) -> None:
+        """Record ``name=value`` pairs for ``day`` (each name must be in :data:`VARIABLES`).
+
+        In a batch, ``members`` says which members the values (leading axis) belong to.
+        """
         for name, value in values.items():
             if name not in VARIABLES:
                 raise KeyError(f"{name!r} is not declared in results.VARIABLES")
-            self._data.setdefault(name, [None] * self.n_days)[day] = np.asarray(value, dtype=float)
+            if self.ensemble is None:
+                self._data.setdefault(name, [None] * self.n_days)[day] = np.asarray(value, dtype=float)
+                continue
+            value = np.asarray(value, dtype=float)
+            if name not in self._data:  # (member, time, ...): each member's series contiguous
+                self._data[name] = np.full((self.ensemble[1], self.n_days, *value.shape[1:]), np.nan)
+            self._data[name][members, day] = value
 
     def dataset(self, attrs: Mapping[str, Any], static: Mapping[str, xr.DataArray] | None = None) -> xr.Dataset:
         """Build the Dataset: recorded variables with metadata, ``static`` extras, and ``attrs``."""
@@ -454,9 +470,10 @@ class Recorder:
         data_vars = {}
         for name, series in self._data.items():
             meta = VARIABLES[name]
-            data, dims = np.stack(series), meta["dims"]
-            if self.ensemble_dim is not None:
-                data, dims = np.moveaxis(data, 1, 0), (self.ensemble_dim, *dims)
+            if self.ensemble is None:
+                data, dims = np.stack(series), meta["dims"]
+            else:
+                data, dims = series, (self.ensemble[0], *meta["dims"])
             data_vars[name] = xr.Variable(dims, data, {k: v for k, v in meta.items() if k != "dims"})
         ds = xr.Dataset(data_vars, coords={"time": time.astype("datetime64[ns]"), **self.coords})
         ds = ds.assign_coords(day=("time", days, {"units": "days", "long_name": "days since start"}))

@@ -186,7 +186,9 @@ class Care(StrictModel):
 class SurgeStep(StrictModel):
     """Extra capacity (field hospital, ICU centre, oxygen) that comes online a lead time after activation."""
 
-    name: str = Field(description="Name used by policies to activate it, e.g. 'field hospital 1'.", min_length=1)
+    name: str = Field(
+        description="Name used by policies to activate it, e.g. 'field hospital 1'.", min_length=1, max_length=200
+    )
     beds_oxygen: float | None = param(
         None, units="beds", source="user", description="Oxygen-capable tier-2 beds it adds.", ge=0
     )

@@ -58,6 +58,7 @@ _RC = {
     "svg.fonttype": "none",  # text stays text in SVG
     "pdf.fonttype": 42,  # TrueType embedded: text can be searched and copied from the PDF
     "axes.unicode_minus": True,
+    "text.parse_math": False,  # names are plain text: "$5 đến $10" is money, not math
 }
 
 # Colours (colour-blind-safe Okabe-Ito) and roles.
