@@ -346,13 +346,13 @@ def test_hostile_configs_get_one_line_and_exit_2(kind, expected, tmp_path, capsy
 
 
 def test_allow_dir_lets_extends_read_another_folder(tmp_path, capsys):
-    (tmp_path / "shared").mkdir()
-    (tmp_path / "shared" / "base.toml").write_text(GOOD, encoding="utf-8")
+    (tmp_path / "common").mkdir()
+    (tmp_path / "common" / "base.toml").write_text(GOOD, encoding="utf-8")
     (tmp_path / "mine").mkdir()
     path = tmp_path / "mine" / "w.toml"
-    path.write_text('extends = "../shared/base.toml"\n', encoding="utf-8")
+    path.write_text('extends = "../common/base.toml"\n', encoding="utf-8")
     assert _run_cli(["validate", str(path)], capsys)[0] == 2
-    assert _run_cli(["validate", str(path), "--allow-dir", str(tmp_path / "shared")], capsys)[0] == 0
+    assert _run_cli(["validate", str(path), "--allow-dir", str(tmp_path / "common")], capsys)[0] == 0
 
 
 @pytest.mark.parametrize(
