@@ -52,7 +52,7 @@ def _crossing_marker(ax: Axes, row: pd.Series, lang: Lang, y: float | None = Non
         ax.text(
             0.99,
             0.97,
-            _t("not_crossed", lang),
+            _t("met_from_start" if row.get("status") == "met from the start" else "not_crossed", lang),
             transform=ax.transAxes,
             ha="right",
             va="top",

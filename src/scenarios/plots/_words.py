@@ -36,6 +36,10 @@ _T: dict[str, dict[str, str]] = {
         "vi": "Không vượt ngưỡng trong thời gian mô phỏng",
         "en": "Threshold not crossed within the run",
     },
+    "met_from_start": {
+        "vi": "Đạt ngưỡng ngay từ đầu (năng lực sẵn có), không phải tín hiệu kích hoạt",
+        "en": "Met from the start (a finding about capacity), not a trigger",
+    },
     "activation": {"vi": "Ngày kích hoạt phương án", "en": "Plan activation date"},
     "not_activated": {
         "vi": "Phương án không được kích hoạt trong thời gian mô phỏng",

@@ -84,7 +84,7 @@ def dashboard(ds: xr.Dataset, lang: Lang = "vi", size: PageSize = "a4-portrait")
                 f"{_t('activation', lang)}: {format_date(act_date, lang)}"
                 + (f" ({_t('first_criterion', lang)}: {first_text})" if first_text else "")
             ]
-        at_start = crit[crit["first_day"].fillna(-1) == 0]
+        at_start = crit[crit["status"] == "met from the start"] if "status" in crit else crit.iloc[:0]
         for _, r in at_start.iterrows():
             lines.append(_t("met_at_start", lang).format(criterion=_criterion_label(r["criterion"], crit, lang)))
         lines.append(
