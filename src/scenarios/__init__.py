@@ -5,9 +5,10 @@ ICU needs with provincial capacity, and tell when a surge plan's thresholds woul
 """
 
 from . import plots  # noqa: E402,I001 - figures (matplotlib is imported inside its functions only)
+from .calibration import fit, forecast
 from .config import ConfigError, load_config
 from .ensemble import sweep
 from .indicators import crossings
 from .simulate import run
 
-__all__ = ["ConfigError", "crossings", "load_config", "plots", "run", "sweep"]
+__all__ = ["ConfigError", "crossings", "fit", "forecast", "load_config", "plots", "run", "sweep"]

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import sys
 from pathlib import Path
 
 import pandas as pd
 import xarray as xr
 
+from .calibration.observed import DataError
 from .config import Config, ConfigError, load_config, parse_set
 from .ensemble import summarise_crossings, sweep
 from .indicators import crossings, format_crossings, threshold_set_of, write_crossings
@@ -76,7 +78,63 @@ def _parser() -> argparse.ArgumentParser:
         help="override a config value (repeatable)",
     )
     v.add_argument("--show", action="store_true", help="print the resolved config, every default included (JSON)")
+    f = sub.add_parser("fit", help="fit a config's [calibration] parameters to observed data; writes DIR/fit.nc")
+    f.add_argument("config", type=Path, help="what-if config file (TOML) with a [calibration] section")
+    f.add_argument("--data", type=Path, required=True, help="observed CSV: date, variable, value[, area]")
+    f.add_argument("--area", default=None, help="area to read when the CSV holds several")
+    f.add_argument("--to-2025", action="store_true", help="read --area as a 2025 province; sum merged provinces")
+    f.add_argument("--until", type=_date, default=None, help="last date used (YYYY-MM-DD); later data ignored")
+    f.add_argument("--out", type=Path, required=True, help="output folder")
+    f.add_argument("--progress", action="store_true", help="show progress bars")
+
+    fc = sub.add_parser("forecast", help="forecast from a fit: quantiles and P(threshold crossed by date)")
+    fc.add_argument("fit_dir", type=Path, help="folder written by 'scenarios fit'")
+    fc.add_argument("--days", type=_positive_int, default=28, help="days after the last observed date (28)")
+    fc.add_argument("--draws", type=_positive_int, default=100, help="posterior draws run forward (100)")
+    fc.add_argument("--engine", choices=["seir", "abm"], default="seir", help="transmission engine")
+    fc.add_argument("--seed", type=int, default=0, help="random seed")
+    fc.add_argument("--out", type=Path, default=None, help="output folder (default FIT_DIR/forecast)")
+    fc.add_argument("--progress", action="store_true", help="show a progress bar")
     return p
+
+
+def _date(text: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a date; allowed: YYYY-MM-DD") from None
+
+
+def _fit(args: argparse.Namespace) -> int:
+    from .calibration import fit, summary, write_fit
+
+    post = fit(args.config, args.data, area=args.area, until=args.until, to_2025=args.to_2025, progress=args.progress)
+    out = write_fit(post, args.out)
+    print(summary(post).to_string(index=False, float_format=lambda x: f"{x:.4g}"))
+    a = post.attrs
+    print(f"  {a['convergence_note']}; acceptance {a['acceptance']:.2f}")
+    print(
+        f"  {a['model_runs']} model runs in {a['wall_seconds']:.0f} s; fit window {a['fit_from']} .. {a['fit_until']}"
+    )
+    print(f"  written: {out / 'fit.nc'}, {out / 'summary.csv'}")
+    return 0
+
+
+def _forecast(args: argparse.Namespace) -> int:
+    from .calibration import crossing_probability, forecast, read_fit, write_forecast
+
+    post = read_fit(args.fit_dir)
+    fc = forecast(post, days=args.days, draws=args.draws, engine=args.engine, seed=args.seed, progress=args.progress)
+    out = write_forecast(fc, args.out or args.fit_dir / "forecast")
+    prob, _ = crossing_probability(fc)
+    last = prob.isel(time=-1)
+    print(f"forecast from {fc.attrs['forecast_from']}, {args.draws} draws, to {str(fc.time.values[-1])[:10]}")
+    if not post.attrs["converged"]:
+        print(f"  WARNING: {post.attrs['convergence_note']}")
+    for name, p in zip(last.criterion.values, last.values, strict=True):
+        print(f"  P({name} crossed by the end) = {p:.0%}")
+    print(f"  written: {out}")
+    return 0
 
 
 def _load(args: argparse.Namespace) -> Config:
@@ -228,11 +286,15 @@ def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``scenarios`` command; returns the exit code (2 for a bad config)."""
     args = _parser().parse_args(argv)
     try:
-        return {"run": _run, "validate": _validate, "report": _report}[args.command](args)
+        commands = {"run": _run, "validate": _validate, "report": _report, "fit": _fit, "forecast": _forecast}
+        return commands[args.command](args)
     except ConfigError as e:
         print("error: the config cannot be used:", file=sys.stderr)
         for line in e.problems:
             print(f"  {line}", file=sys.stderr)
+        return 2
+    except DataError as e:
+        print(f"error: {e}", file=sys.stderr)
         return 2
     except ReportError as e:
         print(f"error: {e}", file=sys.stderr)
