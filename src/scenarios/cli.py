@@ -95,7 +95,41 @@ def _parser() -> argparse.ArgumentParser:
     fc.add_argument("--seed", type=int, default=0, help="random seed")
     fc.add_argument("--out", type=Path, default=None, help="output folder (default FIT_DIR/forecast)")
     fc.add_argument("--progress", action="store_true", help="show a progress bar")
+    b = sub.add_parser("backtest", help="fit at weekly cutoffs, forecast 1-4 weeks, score vs data and baselines")
+    b.add_argument("config", type=Path, help="what-if config file (TOML) with a [calibration] section")
+    b.add_argument("--data", type=Path, required=True, help="observed CSV: date, variable, value[, area]")
+    b.add_argument("--area", default=None, help="area to read when the CSV holds several")
+    b.add_argument("--to-2025", action="store_true", help="read --area as a 2025 province; sum merged provinces")
+    b.add_argument(
+        "--cutoff", dest="cutoffs", type=_date, action="append", required=True, help="last date fitted (repeatable)"
+    )
+    b.add_argument("--weeks", type=_positive_int, default=4, help="forecast horizons 1..N weeks (4)")
+    b.add_argument("--draws", type=_positive_int, default=100, help="posterior draws per forecast (100)")
+    b.add_argument("--out", type=Path, required=True, help="output CSV of scores")
+    b.add_argument("--progress", action="store_true", help="show progress bars")
     return p
+
+
+def _backtest(args: argparse.Namespace) -> int:
+    from .calibration.backtest import backtest, score_table
+
+    table = backtest(
+        args.config,
+        args.data,
+        args.cutoffs,
+        area=args.area,
+        to_2025=args.to_2025,
+        weeks=args.weeks,
+        draws=args.draws,
+        progress=args.progress,
+    )
+    crossing = table.attrs["crossing"]
+    write_atomic(args.out, lambda tmp: table.to_csv(tmp, index=False, float_format="%.6g", date_format="%Y-%m-%d"))
+    crossing_path = args.out.with_name(args.out.stem + "_crossing.csv")
+    write_atomic(crossing_path, lambda tmp: crossing.to_csv(tmp, index=False, date_format="%Y-%m-%d"))
+    print(score_table([table]).to_string(float_format=lambda x: f"{x:.3g}"))
+    print(f"  written: {args.out}, {crossing_path}")
+    return 0
 
 
 def _date(text: str) -> dt.date:
@@ -287,6 +321,7 @@ def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
         commands = {"run": _run, "validate": _validate, "report": _report, "fit": _fit, "forecast": _forecast}
+        commands["backtest"] = _backtest
         return commands[args.command](args)
     except ConfigError as e:
         print("error: the config cannot be used:", file=sys.stderr)

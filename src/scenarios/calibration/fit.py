@@ -28,6 +28,7 @@ from .observed import check_window, read_observed
 __all__ = ["FitProblem", "fit", "fitted_config", "posterior_values", "read_fit", "summary", "write_fit"]
 
 RHAT_MAX = 1.1
+MIN_DAYS_AFTER_CHANGE = 7
 ESS_MIN = 50.0
 
 
@@ -42,6 +43,16 @@ class FitProblem:
         self.fit_from = max(cal.fit_from or start, start)
         self.fit_until = min(until or cal.fit_until or last, last)
         check_window(observed, cal.series, self.fit_from, self.fit_until)
+        # A change needs a week of data after it to be estimated; later ones are the forecast's business
+        # (Rt and the reporting share are carried forward from the last period).
+        known = self.fit_until - dt.timedelta(days=MIN_DAYS_AFTER_CHANGE)
+        cal = cal.model_copy(
+            update={
+                "rt_change_dates": tuple(d for d in cal.rt_change_dates if start < d <= known),
+                "ascertainment_change_dates": tuple(d for d in cal.ascertainment_change_dates if d <= known),
+            }
+        )
+        self.calibration = cal
         self.config = base_config(config.model_copy(update={"calibration": cal}), self.fit_until)
         self.params = Parameters.of(cal)
         dates = pd.date_range(start, self.fit_until, freq="D")
