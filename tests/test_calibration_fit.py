@@ -81,17 +81,39 @@ def test_recovers_stepped_rt_and_forecasts():
     assert np.all(q["census_oxygen"].sel(quantile=0.95) >= q["census_oxygen"].sel(quantile=0.05))
 
 
-def test_fit_machinery_on_a_short_window(tmp_path):
+@pytest.fixture(scope="module")
+def short_fit():
     config = _config(21, [], steps=10, walkers=10)
     truth = {"rt_start": 1.6, "initial_infections": 60.0, "ascertainment_1": 0.3, "dispersion_reported_cases": 20.0}
+    data = synthetic(config, truth, seed=1)
     with pytest.warns(RuntimeWarning, match="NOT CONVERGED"):
-        post = fit(config, synthetic(config, truth, seed=1))
+        post = fit(config, data)
+    return post, data
+
+
+def test_fit_machinery_on_a_short_window(short_fit, tmp_path):
+    post, _ = short_fit
     assert post.sizes == {"chain": 10, "draw": 7, "date": 21}
     assert post.attrs["converged"] == 0 and post.attrs["model_runs"] >= 100
     assert np.isnan(post["observed_reported_cases"].values[5])  # the missing day stays missing
     written = write_fit(post, tmp_path / "fit")
     back = read_fit(written)
     assert summary(back).equals(summary(post))
+
+
+@pytest.mark.parametrize("lang", ["vi", "en"])
+def test_figures_of_a_fit_and_forecast(short_fit, lang):
+    from scenarios.calibration import figures
+
+    post, data = short_fit
+    fc = forecast(post, days=7, draws=4)
+    fig = figures.forecast_figure(fc, data, lang=lang)
+    gids = {a.get_gid() for a in fig.axes[0].get_children()} | {t.get_gid() for t in fig.texts}
+    assert {"median", "observed", "cutoff", "source", "warn"} <= gids
+    assert figures.crossing_probability_figure(fc, lang=lang).axes[0].get_ylim()[1] > 1
+    rt = figures.rt_over_time(post)
+    assert rt.sizes["time"] == 21 and float(rt.min()) > 0
+    assert "Rt" in figures.rt_figure(post, lang=lang).axes[0].get_ylabel()
 
 
 @pytest.mark.slow

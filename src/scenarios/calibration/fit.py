@@ -96,18 +96,27 @@ class _Timer:
         return time.perf_counter() - self.start
 
 
-def _optimise(problem: FitProblem, evaluations: int) -> np.ndarray:
+def _optimise(problem: FitProblem, evaluations: int, progress: bool = False) -> np.ndarray:
     from scipy.optimize import minimize
 
     x0 = problem.params.prior_mean.copy()
     if evaluations == 0:
         return x0
+    from tqdm import tqdm
+
+    bar = tqdm(total=evaluations, disable=not progress, desc="point estimate", unit="run")
+
+    def cost(x: np.ndarray) -> float:
+        bar.update()
+        return -float(problem.log_posterior(x[None])[0])
+
     res = minimize(
-        lambda x: -float(problem.log_posterior(x[None])[0]),
+        cost,
         x0,
         method="Nelder-Mead",
         options={"maxfev": evaluations, "xatol": 1e-3, "fatol": 1e-2, "adaptive": True},
     )
+    bar.close()
     return res.x
 
 
@@ -169,7 +178,7 @@ def fit(
     timer = _Timer()
     problem = FitProblem(config, observed, until)
     cal, params = problem.calibration, problem.params
-    best = _optimise(problem, cal.sampler.optimizer_evaluations)
+    best = _optimise(problem, cal.sampler.optimizer_evaluations, progress)
 
     n_par = len(params.names)
     walkers = cal.sampler.walkers or 2 * n_par + 2
