@@ -69,8 +69,8 @@ def summarise() -> str:
     lines = [
         markdown(scores.reset_index()),
         "",
-        f"Fits: {len(fits)}; converged (R-hat <= 1.1, bulk ESS >= 50): {int(fits['converged'].sum())}; "
-        f"median model runs per fit {fits['model_runs'].median():.0f}, median wall time {fits['wall_seconds'].median():.0f} s.",
+        f"Fits: {len(fits)}; converged (R-hat <= 1.1, bulk ESS >= 50): {int(fits['converged'].sum())}; median "
+        f"model runs per fit {fits['model_runs'].median():.0f}, wall time {fits['wall_seconds'].median():.0f} s.",
         "",
         crossing[
             [

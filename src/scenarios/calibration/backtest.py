@@ -45,7 +45,7 @@ def _wis(obs: float, quantiles: np.ndarray) -> float:
 
     k = len(ALPHAS)
     lower, median, upper = quantiles[:k], quantiles[k], quantiles[k + 1 :][::-1]
-    return float(sr.weighted_interval_score(np.array([obs]), np.array([median]), lower[None], upper[None], ALPHAS))
+    return float(sr.weighted_interval_score(obs, median, lower, upper, ALPHAS))
 
 
 def _scores(obs: float, quantiles: np.ndarray) -> dict[str, float]:
