@@ -114,7 +114,15 @@ def _optimise(problem: FitProblem, evaluations: int, progress: bool = False) -> 
         cost,
         x0,
         method="Nelder-Mead",
-        options={"maxfev": evaluations, "xatol": 1e-3, "fatol": 1e-2, "adaptive": True},
+        # scipy's default simplex steps 5% of each value, and 0.00025 from 0: a log-Rt ratio starting at its
+        # prior median (0) would barely move. Step half a prior sd along each parameter instead.
+        options={
+            "maxfev": evaluations,
+            "xatol": 1e-3,
+            "fatol": 1e-2,
+            "adaptive": True,
+            "initial_simplex": np.vstack([x0, x0 + np.diag(0.5 * problem.params.prior_sd)]),
+        },
     )
     bar.close()
     return res.x
