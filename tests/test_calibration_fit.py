@@ -122,3 +122,17 @@ def test_constant_rt_credible_intervals_cover_the_truth_over_repeated_fits():
     truth = {"rt_start": 1.6, "initial_infections": 60.0, "ascertainment_1": 0.3, "dispersion_reported_cases": 20.0}
     hits = [_inside(_fit(config, synthetic(config, truth, seed=s)), truth, ["rt_start"])["rt_start"] for s in range(4)]
     assert sum(hits) >= 3, hits
+
+
+def test_forecast_command_writes_quantiles_and_probabilities(short_fit, tmp_path, capsys):
+    from scenarios.cli import main
+
+    post, _ = short_fit
+    folder = write_fit(post, tmp_path / "fit")
+    assert main(["forecast", str(folder), "--days", "7", "--draws", "3"]) == 0
+    printed = capsys.readouterr().out
+    assert "WARNING: NOT CONVERGED" in printed and "P(" in printed
+    names = sorted(p.name for p in (folder / "forecast").iterdir())
+    assert names == ["crossing_probability.csv", "crossings.csv", "forecast.nc", "quantiles.nc"]
+    prob = pd.read_csv(folder / "forecast" / "crossing_probability.csv", index_col=0)
+    assert len(prob) == 28 and ((prob >= 0) & (prob <= 1)).all().all()

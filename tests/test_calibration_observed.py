@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from scenarios.calibration import DataError, read_observed, shipped_observed, weekly_sums
 from scenarios.cli import main
+from scenarios.config.provinces import _fold
 
 from .conftest import CONFIGS
 
@@ -71,3 +73,13 @@ def test_bad_data_exit_2_one_line_nothing_written(case, tmp_path, capsys):
 def test_unknown_area_names_the_areas_present():
     with pytest.raises(DataError, match="no rows for area 'Atlantis'; areas in the file: An Giang"):
         read_observed(shipped_observed(), "Atlantis")
+
+
+def test_merger_table_covers_63_old_and_34_new_provinces():
+    from scenarios.calibration.observed import _mergers
+    from scenarios.config.provinces import _table
+
+    codes = set(_mergers().values())
+    assert codes == {p.code for p in _table()}
+    ids = pd.read_csv(shipped_observed("vn_portal_province_ids.csv"))
+    assert all(_mergers().get(_fold(a)) for a in ids["area"])
