@@ -20,7 +20,7 @@ import xarray as xr
 
 from ..config import Config, load_config
 from ..config.calibration import Calibration
-from ..results import read_netcdf, write_netcdf
+from ..results import output_folder, read_netcdf, write_netcdf
 from .likelihood import expected_series, log_likelihood, needed_variables
 from .model import Parameters, base_config, simulate_draws
 from .observed import check_window, read_observed
@@ -69,6 +69,7 @@ class FitProblem:
             self.config, self.params.draws(self.config, values), variables=needed_variables(self.calibration.series)
         )
         self.runs += values.shape[0]
+        self.run_attrs = {k: ds.attrs[k] for k in ("engine", "population_total", "start_date", "version", "area_name")}
         full = expected_series(ds, self.calibration.series, self.params, values, self.config)
         return {s: v[:, self.first :] for s, v in full.items()}, ds
 
@@ -224,6 +225,7 @@ def fit(
         post[name].attrs = {"units": "1", "long_name": name.replace("_", " ")}
     post.attrs = {
         "title": f"scenarios fit: {config.scenario.name}",
+        **problem.run_attrs,  # engine, population, start date, version: what read_netcdf checks for
         "config_json": problem.config.model_dump_json(),
         "area": observed.attrs.get("area", ""),
         "source": observed.attrs.get("source", ""),
@@ -284,24 +286,15 @@ def summary(post: xr.Dataset) -> pd.DataFrame:
     return out
 
 
-def write_fit(post: xr.Dataset, out: str | Path) -> Path:
-    """Write ``fit.nc`` and ``summary.csv`` into ``out``, all or nothing (a temporary sibling renamed into place)."""
-    import shutil
-    import tempfile
+FIT_OUTPUTS = {"fit.nc", "summary.csv", "forecast"}
 
-    out = Path(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
-    try:
+
+def write_fit(post: xr.Dataset, out: str | Path) -> Path:
+    """Write ``fit.nc`` and ``summary.csv`` into ``out``, all or nothing (see :func:`results.output_folder`)."""
+    with output_folder(out, FIT_OUTPUTS) as tmp:
         write_netcdf(post, tmp / "fit.nc")
         summary(post).to_csv(tmp / "summary.csv", index=False, float_format="%.6g")
-        if out.exists():
-            shutil.rmtree(out)
-        tmp.rename(out)
-    finally:
-        if tmp.exists():
-            shutil.rmtree(tmp)
-    return out
+    return Path(out)
 
 
 def read_fit(folder: str | Path) -> xr.Dataset:

@@ -8,8 +8,6 @@ predicted weekly reported cases. Crossing dates come from :func:`scenarios.cross
 from __future__ import annotations
 
 import datetime as dt
-import shutil
-import tempfile
 import warnings
 from pathlib import Path
 
@@ -19,7 +17,7 @@ import xarray as xr
 
 from ..config import apply_overrides
 from ..indicators import crossings
-from ..results import write_netcdf
+from ..results import output_folder, write_netcdf
 from .fit import fitted_config, posterior_values
 from .likelihood import expected_series
 from .model import Parameters, simulate_draws
@@ -164,24 +162,18 @@ def crossing_probability(fc: xr.Dataset) -> tuple[xr.DataArray, pd.DataFrame]:
     return da, table
 
 
+FORECAST_OUTPUTS = {"forecast.nc", "quantiles.nc", "crossing_probability.csv", "crossings.csv"}
+
+
 def write_forecast(fc: xr.Dataset, out: str | Path) -> Path:
     """Write ``forecast.nc`` (all draws), ``quantiles.nc``, ``crossing_probability.csv`` and ``crossings.csv``.
 
-    All or nothing: files go into a temporary sibling folder renamed into place.
+    All or nothing: the set replaces an earlier one in one rename (see :func:`results.output_folder`).
     """
-    out = Path(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
-    try:
+    with output_folder(out, FORECAST_OUTPUTS) as tmp:
         write_netcdf(fc, tmp / "forecast.nc")
         write_netcdf(forecast_quantiles(fc), tmp / "quantiles.nc")
         prob, table = crossing_probability(fc)
         prob.to_pandas().T.to_csv(tmp / "crossing_probability.csv", float_format="%.4g", date_format="%Y-%m-%d")
         table.to_csv(tmp / "crossings.csv", index=False, date_format="%Y-%m-%d")
-        if out.exists():
-            shutil.rmtree(out)
-        tmp.rename(out)
-    finally:
-        if tmp.exists():
-            shutil.rmtree(tmp)
-    return out
+    return Path(out)
