@@ -3,7 +3,7 @@
 Fits each province's reported cases up to each cutoff (weekly, through the rise and the peak), forecasts
 1-4 weeks, and scores the forecasts and two naive baselines with scoringrules (WIS, 50%/90% coverage).
 
-    python benchmarks/backtest_delta_2021.py [PROVINCE ...]         # writes benchmarks/results/backtest_*.csv
+    python benchmarks/backtest_delta_2021.py [PROVINCE ...] [CUTOFF ...]  # adds to benchmarks/results/backtest_*.csv
     python benchmarks/backtest_delta_2021.py --table                # summarises them into docs/backtest_2021.md
 
 Sampler settings are lighter than a planner's fit (see SAMPLER) so that 16 fits finish in well under an hour
@@ -38,26 +38,29 @@ SAMPLER = {
     "calibration.sampler.optimizer_evaluations": 150,
 }
 DRAWS = 100
+COLUMNS = ["province", "cutoff", "observed_first", "already_crossed", "p_cross_in_horizon", "predicted_median"]
+COLUMNS += ["error_days"]
 
 
-def run(key: str) -> None:
-    """Back-test one province, writing its scores after each cutoff (a long run can be read as it goes)."""
+def run(key: str, cutoffs: list[dt.date]) -> None:
+    """Back-test one province, adding its scores to its CSV after each cutoff (read them as it goes)."""
     config = load_config(ROOT / "configs" / f"{key}_2021_delta.toml", SAMPLER)
     observed = read_observed(shipped_observed(), PROVINCES[key])
     OUT.mkdir(parents=True, exist_ok=True)
-    tables, crossings = [], []
-    for cutoff in CUTOFFS:
+    for cutoff in cutoffs:
         t0 = time.perf_counter()
         table = backtest(config, observed, [cutoff], draws=DRAWS)
-        tables.append(table.assign(province=key))
-        crossings.append(table.attrs["crossing"].assign(province=key))
-        pd.concat(tables).to_csv(OUT / f"backtest_{key}.csv", index=False, float_format="%.6g")
-        pd.concat(crossings).to_csv(OUT / f"backtest_{key}_crossing.csv", index=False)
+        crossing = table.attrs.pop("crossing").assign(province=key)
+        for frame, path in (
+            (table.assign(province=key), OUT / f"backtest_{key}.csv"),
+            (crossing, OUT / f"backtest_{key}_crossing.csv"),
+        ):
+            frame.to_csv(path, mode="a", header=not path.exists(), index=False, float_format="%.6g")
         print(f"{key} {cutoff}: {time.perf_counter() - t0:.0f} s", flush=True)
 
 
 def markdown(df: pd.DataFrame) -> str:
-    """A GitHub table without the optional tabulate dependency."""
+    """Return a GitHub table (without the optional tabulate dependency)."""
     head = "| " + " | ".join(map(str, df.columns)) + " |"
     rule = "|" + "---|" * len(df.columns)
     body = ["| " + " | ".join("" if pd.isna(v) else str(v) for v in row) + " |" for row in df.itertuples(index=False)]
@@ -76,24 +79,16 @@ def summarise() -> str:
         f"Fits: {len(fits)}; converged (R-hat <= 1.1, bulk ESS >= 50): {int(fits['converged'].sum())}; median "
         f"model runs per fit {fits['model_runs'].median():.0f}, wall time {fits['wall_seconds'].median():.0f} s.",
         "",
-        crossing[
-            [
-                "province",
-                "cutoff",
-                "observed_first",
-                "already_crossed",
-                "p_cross_in_horizon",
-                "predicted_median",
-                "error_days",
-            ]
-        ].to_markdown(index=False),
+        markdown(crossing[COLUMNS]),
     ]
     return "\n".join(lines)
 
 
 if __name__ == "__main__":
-    if sys.argv[1:] == ["--table"]:
+    args = sys.argv[1:]
+    if args == ["--table"]:
         print(summarise())
     else:
-        for key in sys.argv[1:] or list(PROVINCES):
-            run(key)
+        dates = [dt.date.fromisoformat(a) for a in args if a[:1].isdigit()]
+        for key in [a for a in args if not a[:1].isdigit()] or list(PROVINCES):
+            run(key, dates or CUTOFFS)
