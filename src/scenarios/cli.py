@@ -121,10 +121,10 @@ def _parser() -> argparse.ArgumentParser:
 
     fc = sub.add_parser("forecast", help="forecast from a fit: quantiles and P(threshold crossed by date)")
     fc.add_argument("fit_dir", type=Path, help="folder written by 'scenarios fit'")
-    fc.add_argument("--days", type=_positive_int, default=28, help="days after the last observed date (28)")
-    fc.add_argument("--draws", type=_positive_int, default=100, help="posterior draws run forward (100)")
+    fc.add_argument("--days", type=_whole(1, 3650), default=28, help="days after the last observed date (28)")
+    fc.add_argument("--draws", type=_whole(1, 100_000), default=100, help="posterior draws run forward (100)")
     fc.add_argument("--engine", choices=["seir", "abm"], default="seir", help="transmission engine")
-    fc.add_argument("--seed", type=int, default=0, help="random seed")
+    fc.add_argument("--seed", type=_whole(0, 2**63 - 1), default=0, help="random seed")
     fc.add_argument("--out", type=Path, default=None, help="output folder (default FIT_DIR/forecast)")
     fc.add_argument("--progress", action="store_true", help="show a progress bar")
     b = sub.add_parser("backtest", help="fit at weekly cutoffs, forecast 1-4 weeks, score vs data and baselines")
@@ -135,8 +135,8 @@ def _parser() -> argparse.ArgumentParser:
     b.add_argument(
         "--cutoff", dest="cutoffs", type=_date, action="append", required=True, help="last date fitted (repeatable)"
     )
-    b.add_argument("--weeks", type=_positive_int, default=4, help="forecast horizons 1..N weeks (4)")
-    b.add_argument("--draws", type=_positive_int, default=100, help="posterior draws per forecast (100)")
+    b.add_argument("--weeks", type=_whole(1, 52), default=4, help="forecast horizons 1..N weeks (4)")
+    b.add_argument("--draws", type=_whole(1, 100_000), default=100, help="posterior draws per forecast (100)")
     b.add_argument("--out", type=Path, required=True, help="output CSV of scores")
     b.add_argument("--progress", action="store_true", help="show progress bars")
     return p
