@@ -13,8 +13,13 @@ from .conftest import ROOT
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
 
 
-def test_the_three_notebooks_exist():
-    assert [p.name for p in NOTEBOOKS] == ["01_quickstart.ipynb", "02_what_ifs.ipynb", "03_seir_vs_abm.ipynb"]
+def test_the_notebooks_exist():
+    assert [p.name for p in NOTEBOOKS] == [
+        "01_quickstart.ipynb",
+        "02_what_ifs.ipynb",
+        "03_seir_vs_abm.ipynb",
+        "04_fit_and_forecast.ipynb",
+    ]
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)

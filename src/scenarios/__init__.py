@@ -7,6 +7,7 @@ ICU needs with provincial capacity, and tell when a surge plan's thresholds woul
 import importlib.metadata
 
 from . import plots  # noqa: E402,I001 - figures (matplotlib is imported inside its functions only)
+from .calibration import fit, forecast
 from .config import ConfigError, load_config
 from .ensemble import sweep
 from .indicators import crossings
@@ -17,4 +18,4 @@ try:
 except importlib.metadata.PackageNotFoundError:  # pragma: no cover - a source tree that was never installed
     __version__ = "unknown"
 
-__all__ = ["__version__", "ConfigError", "crossings", "load_config", "plots", "run", "sweep"]
+__all__ = ["__version__", "ConfigError", "crossings", "fit", "forecast", "load_config", "plots", "run", "sweep"]

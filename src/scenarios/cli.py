@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import math
 import sys
 from pathlib import Path
 
 from . import __version__
+from .calibration.observed import DataError
 from .config import Config, ConfigError, load_config, parse_set
 from .ensemble import summarise_crossings, sweep
 from .export import export_series
@@ -113,7 +115,98 @@ def _parser() -> argparse.ArgumentParser:
         help="override a config value (repeatable)",
     )
     v.add_argument("--show", action="store_true", help="print the resolved config, every default included (JSON)")
+    f = sub.add_parser("fit", help="fit a config's [calibration] parameters to observed data; writes DIR/fit.nc")
+    f.add_argument("config", type=Path, help="what-if config file (TOML) with a [calibration] section")
+    f.add_argument("--data", type=Path, required=True, help="observed CSV: date, variable, value[, area]")
+    f.add_argument("--area", default=None, help="area to read when the CSV holds several")
+    f.add_argument("--to-2025", action="store_true", help="read --area as a 2025 province; sum merged provinces")
+    f.add_argument("--until", type=_date, default=None, help="last date used (YYYY-MM-DD); later data ignored")
+    f.add_argument("--out", type=Path, required=True, help="output folder")
+    f.add_argument("--progress", action="store_true", help="show progress bars")
+
+    fc = sub.add_parser("forecast", help="forecast from a fit: quantiles and P(threshold crossed by date)")
+    fc.add_argument("fit_dir", type=Path, help="folder written by 'scenarios fit'")
+    fc.add_argument("--days", type=_whole(1, 3650), default=28, help="days after the last observed date (28)")
+    fc.add_argument("--draws", type=_whole(1, 100_000), default=100, help="posterior draws run forward (100)")
+    fc.add_argument("--engine", choices=["seir", "abm"], default="seir", help="transmission engine")
+    fc.add_argument("--seed", type=_whole(0, 2**63 - 1), default=0, help="random seed")
+    fc.add_argument("--out", type=Path, default=None, help="output folder (default FIT_DIR/forecast)")
+    fc.add_argument("--progress", action="store_true", help="show a progress bar")
+    b = sub.add_parser("backtest", help="fit at weekly cutoffs, forecast 1-4 weeks, score vs data and baselines")
+    b.add_argument("config", type=Path, help="what-if config file (TOML) with a [calibration] section")
+    b.add_argument("--data", type=Path, required=True, help="observed CSV: date, variable, value[, area]")
+    b.add_argument("--area", default=None, help="area to read when the CSV holds several")
+    b.add_argument("--to-2025", action="store_true", help="read --area as a 2025 province; sum merged provinces")
+    b.add_argument(
+        "--cutoff", dest="cutoffs", type=_date, action="append", required=True, help="last date fitted (repeatable)"
+    )
+    b.add_argument("--weeks", type=_whole(1, 52), default=4, help="forecast horizons 1..N weeks (4)")
+    b.add_argument("--draws", type=_whole(1, 100_000), default=100, help="posterior draws per forecast (100)")
+    b.add_argument("--out", type=Path, required=True, help="output CSV of scores")
+    b.add_argument("--progress", action="store_true", help="show progress bars")
     return p
+
+
+def _backtest(args: argparse.Namespace) -> int:
+    from .calibration.backtest import backtest, score_table
+
+    table = backtest(
+        args.config,
+        args.data,
+        args.cutoffs,
+        area=args.area,
+        to_2025=args.to_2025,
+        weeks=args.weeks,
+        draws=args.draws,
+        progress=args.progress,
+    )
+    crossing = table.attrs["crossing"]
+    table.attrs = {}
+    write_csv(table, args.out)
+    crossing_path = args.out.with_name(args.out.stem + "_crossing.csv")
+    write_csv(crossing, crossing_path)
+    print(score_table([table]).to_string(float_format=lambda x: f"{x:.3g}"))
+    print(f"  written: {args.out}, {crossing_path}")
+    return 0
+
+
+def _date(text: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a date; allowed: YYYY-MM-DD") from None
+
+
+def _fit(args: argparse.Namespace) -> int:
+    from .calibration import fit, summary, write_fit
+
+    post = fit(args.config, args.data, area=args.area, until=args.until, to_2025=args.to_2025, progress=args.progress)
+    out = write_fit(post, args.out)
+    print(summary(post).to_string(index=False, float_format=lambda x: f"{x:.4g}"))
+    a = post.attrs
+    print(f"  {a['convergence_note']}; acceptance {a['acceptance']:.2f}")
+    print(
+        f"  {a['model_runs']} model runs in {a['wall_seconds']:.0f} s; fit window {a['fit_from']} .. {a['fit_until']}"
+    )
+    print(f"  written: {out / 'fit.nc'}, {out / 'summary.csv'}")
+    return 0
+
+
+def _forecast(args: argparse.Namespace) -> int:
+    from .calibration import crossing_probability, forecast, read_fit, write_forecast
+
+    post = read_fit(args.fit_dir)
+    fc = forecast(post, days=args.days, draws=args.draws, engine=args.engine, seed=args.seed, progress=args.progress)
+    out = write_forecast(fc, args.out or args.fit_dir / "forecast")
+    prob, _ = crossing_probability(fc)
+    last = prob.isel(time=-1)
+    print(f"forecast from {fc.attrs['forecast_from']}, {args.draws} draws, to {str(fc.time.values[-1])[:10]}")
+    if not post.attrs["converged"]:
+        print(f"  WARNING: {post.attrs['convergence_note']}")
+    for name, p in zip(last.criterion.values, last.values, strict=True):
+        print(f"  P({name} crossed by the end) = {p:.0%}")
+    print(f"  written: {out}")
+    return 0
 
 
 def _allow_dir(p: argparse.ArgumentParser) -> None:
@@ -250,11 +343,15 @@ def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
         commands = {"run": _run, "validate": _validate, "report": _report, "export": _export, "app": _app}
+        commands |= {"fit": _fit, "forecast": _forecast, "backtest": _backtest}
         return commands[args.command](args)
     except ConfigError as e:
         print("error: the config cannot be used:", file=sys.stderr)
         for line in e.problems:
             print(f"  {line}", file=sys.stderr)
+        return 2
+    except DataError as e:
+        print(f"error: {e}", file=sys.stderr)
         return 2
     except (ReportError, ResultsError) as e:
         print(f"error: {e}", file=sys.stderr)

@@ -10,6 +10,7 @@ from pydantic import PrivateAttr, model_validator
 
 from .abm import AgentBased
 from .base import StrictModel
+from .calibration import Calibration
 from .health import Capacity, Care, Oxygen
 from .model import Disease, Immunity, Intervention, Population, Reporting, Scenario, Variants
 from .surge import Levels, Policy, Thresholds
@@ -34,6 +35,7 @@ class Config(StrictModel):
     care: Care = Care()
     capacity: Capacity = Capacity()
     oxygen: Oxygen = Oxygen()
+    calibration: Calibration | None = None
 
     _provenance: dict[str, Any] = PrivateAttr(default_factory=dict)
 

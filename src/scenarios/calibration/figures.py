@@ -1,0 +1,178 @@
+"""Figures of a fit and its forecast (vi/en, annex quality), drawn with the helpers of :mod:`scenarios.plots`.
+
+matplotlib is imported inside the plotting helpers only.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import TYPE_CHECKING
+
+import numpy as np
+import pandas as pd
+import xarray as xr
+
+from .. import plots as _p
+from .fit import fitted_config
+from .forecast import crossing_probability
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
+
+__all__ = ["crossing_probability_figure", "forecast_figure", "rt_figure"]
+
+_TEXT = {
+    "forecast_title": {
+        "vi": "Ca mắc được báo cáo: số liệu, mô hình đã hiệu chỉnh và dự báo",
+        "en": "Reported cases: data, fitted model and forecast",
+    },
+    "observed": {"vi": "số liệu báo cáo (ngày)", "en": "reported (daily)"},
+    "median": {"vi": "trung vị mô hình", "en": "model median"},
+    "band90": {"vi": "khoảng 90%", "en": "90% interval"},
+    "band50": {"vi": "khoảng 50%", "en": "50% interval"},
+    "cutoff": {"vi": "ngày số liệu cuối cùng", "en": "last data used"},
+    "after": {"vi": "số liệu sau (không dùng để hiệu chỉnh)", "en": "later data (not used in the fit)"},
+    "cases_day": {"vi": "ca/ngày", "en": "cases/day"},
+    "prob_title": {
+        "vi": "Xác suất đã vượt từng ngưỡng của kế hoạch, theo ngày",
+        "en": "Probability that each threshold of the plan has been crossed, by date",
+    },
+    "probability": {"vi": "xác suất", "en": "probability"},
+    "rt_title": {
+        "vi": "Hệ số lây nhiễm hiệu quả Rt (hậu nghiệm, chưa tính miễn dịch sau nhiễm)",
+        "en": "Effective reproduction number Rt (posterior, before depletion of susceptibles)",
+    },
+    "not_converged": {
+        "vi": "CẢNH BÁO: chuỗi mẫu chưa hội tụ — chưa nên trích dẫn ngày",
+        "en": "WARNING: the sampler has not converged — do not quote dates yet",
+    },
+}
+
+
+def _x(key: str, lang: str) -> str:
+    return _TEXT[key][lang]
+
+
+def _warn(fig: Figure, ds: xr.Dataset, lang: str) -> None:
+    if not int(ds.attrs.get("converged", 1)):
+        fig.text(0.99, 0.99, _x("not_converged", lang), ha="right", va="top", color="#b2182b", fontsize=10, gid="warn")
+
+
+def forecast_figure(
+    fc: xr.Dataset, observed: pd.DataFrame | None = None, lang: str = "vi", size: _p.PageSize = "a4-landscape"
+) -> Figure:
+    """Draw observed daily reported cases over the fitted and forecast bands (50% and 90%).
+
+    Parameters
+    ----------
+    fc : xarray.Dataset
+        A forecast from :func:`scenarios.forecast` (needs ``expected_reported_cases``).
+    observed : DataFrame, optional
+        Observed series (:func:`read_observed`); data after the last fitted date are drawn apart, to show
+        the forecast against what happened next.
+    lang : {"vi", "en"}
+        Language of every label.
+    size : page size
+        As for :mod:`scenarios.plots` figures.
+    """
+    lang = _p._check_lang(lang)
+    t = pd.DatetimeIndex(fc.time.values)
+    q = fc["expected_reported_cases"].quantile([0.05, 0.25, 0.5, 0.75, 0.95], dim="draw").values
+    cut = pd.Timestamp(fc.attrs["fit_until"])
+    with _p._rc():
+        fig = _p._new_figure(size)
+        ax = fig.add_subplot()
+        ax.fill_between(t, q[0], q[4], color=_p._C["series"], alpha=0.18, lw=0, label=_x("band90", lang))
+        ax.fill_between(t, q[1], q[3], color=_p._C["series"], alpha=0.35, lw=0, label=_x("band50", lang))
+        ax.plot(t, q[2], color=_p._C["series"], lw=2, label=_x("median", lang), gid="median")
+        if observed is not None and "reported_cases" in observed:
+            y = observed["reported_cases"].reindex(t)
+            before, after = y[y.index <= cut], y[y.index > cut]
+            ax.plot(before.index, before.values, "o", ms=3, color="black", label=_x("observed", lang), gid="observed")
+            ax.plot(
+                after.index, after.values, "o", ms=3, mfc="none", color="black", label=_x("after", lang), gid="later"
+            )
+        _p._vline(ax, cut, _p._C["grey"], _x("cutoff", lang), "cutoff")
+        ax.set_ylabel(_x("cases_day", lang))
+        ax.set_xlabel(_p._t("date", lang))
+        ax.set_ylim(bottom=0)
+        ax.yaxis.set_major_formatter(_p._number_formatter(lang))
+        _p._date_axis(ax, lang, time=t)
+        _p._legend(ax)
+        _p._decorate(fig, fc, _x("forecast_title", lang), lang)
+        _warn(fig, fc, lang)
+    return fig
+
+
+def crossing_probability_figure(fc: xr.Dataset, lang: str = "vi", size: _p.PageSize = "a4-landscape") -> Figure:
+    """Draw P(crossed by date) of each criterion of the plan, the activation and overflow, from a forecast."""
+    lang = _p._check_lang(lang)
+    prob, table = crossing_probability(fc)
+    with _p._rc():
+        fig = _p._new_figure(size)
+        ax = fig.add_subplot()
+        t = pd.DatetimeIndex(prob.time.values)
+        labels = table.drop_duplicates("criterion").set_index("criterion")
+        for name in prob.criterion.values:
+            if not np.any(prob.sel(criterion=name).values > 0):
+                continue
+            row = labels.loc[name]
+            text = (
+                name
+                if pd.isna(row.get("threshold"))
+                else f"{name} ({row['operator']} {_p.format_number(float(row['threshold']), lang)})"
+            )
+            ax.step(t, prob.sel(criterion=name).values, where="post", lw=2, label=text, gid=f"p_{name}")
+        _p._vline(ax, pd.Timestamp(fc.attrs["fit_until"]), _p._C["grey"], _x("cutoff", lang), "cutoff")
+        ax.set_ylim(0, 1.02)
+        ax.set_ylabel(_x("probability", lang))
+        ax.set_xlabel(_p._t("date", lang))
+        _p._date_axis(ax, lang, time=t)
+        _p._legend(ax)
+        _p._decorate(fig, fc, _x("prob_title", lang), lang)
+        _warn(fig, fc, lang)
+    return fig
+
+
+def rt_over_time(post: xr.Dataset, draws: int = 400) -> xr.DataArray:
+    """Posterior of Rt from the contact changes alone (day-0 Rt x ratios), dims (draw, time)."""
+    from .fit import posterior_values
+    from .model import Parameters
+
+    config = fitted_config(post)
+    params = Parameters.of(config.calibration)
+    values = posterior_values(post, draws)
+    start, end = config.scenario.start_date, dt.date.fromisoformat(post.attrs["fit_until"])
+    dates = pd.date_range(start, end, freq="D")
+    rt = np.repeat(params.get(values, "rt_start"), len(dates), axis=1)
+    for k, d in enumerate(config.calibration.rt_change_dates[: params.n_rt_changes]):
+        rt[:, dates >= pd.Timestamp(d)] *= params.get(values, "rt_change")[:, k : k + 1]
+    return xr.DataArray(rt, dims=("draw", "time"), coords={"time": dates}, attrs={"units": "1", "long_name": "Rt"})
+
+
+def rt_figure(post: xr.Dataset, lang: str = "vi", size: _p.PageSize = "a4-landscape") -> Figure:
+    """Draw the posterior median and 50%/90% bands of Rt over the fit window, with Rt = 1 marked."""
+    lang = _p._check_lang(lang)
+    rt = rt_over_time(post)
+    q = rt.quantile([0.05, 0.25, 0.5, 0.75, 0.95], dim="draw").values
+    t = pd.DatetimeIndex(rt.time.values)
+    config = fitted_config(post)
+    with _p._rc():
+        fig = _p._new_figure(size)
+        ax = fig.add_subplot()
+        ax.fill_between(t, q[0], q[4], step="post", color=_p._C["series"], alpha=0.18, lw=0, label=_x("band90", lang))
+        ax.fill_between(t, q[1], q[3], step="post", color=_p._C["series"], alpha=0.35, lw=0, label=_x("band50", lang))
+        ax.step(t, q[2], where="post", color=_p._C["series"], lw=2, label=_x("median", lang), gid="median")
+        ax.axhline(1.0, color=_p._C["threshold"], ls="--", lw=1.4, label="Rt = 1", gid="threshold")
+        ax.set_ylabel("Rt")
+        ax.set_xlabel(_p._t("date", lang))
+        ax.set_ylim(bottom=0)
+        _p._date_axis(ax, lang, time=t)
+        _p._legend(ax, loc="upper right")
+        area = post.attrs.get("area", "")
+        subtitle = f"{config.scenario.name} ({area})" if area else config.scenario.name
+        data_file = post.attrs.get("source", "").replace("\\", "/").rsplit("/", 1)[-1]
+        source = f"{_p._t('source', lang)}: {data_file}; {post.attrs['convergence_note']}"
+        _p._decorate(fig, None, _x("rt_title", lang), lang, subtitle=subtitle, source=source)
+        _warn(fig, post, lang)
+    return fig

@@ -1,0 +1,179 @@
+"""Posterior-predictive forecast: run posterior draws forward from the last observed date.
+
+Each draw is a full run (indicators, care, oxygen) of the fitted base config extended by ``days``, with the
+reporting share of the last period; observation noise (negative binomial, the fit's dispersion) is added to the
+predicted weekly reported cases. Crossing dates come from :func:`scenarios.crossings` on each draw.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import xarray as xr
+
+from ..config import apply_overrides
+from ..indicators import crossings
+from ..results import output_folder, write_netcdf
+from .fit import fitted_config, posterior_values
+from .likelihood import expected_series
+from .model import Parameters, simulate_draws
+from .observed import weekly_sums
+
+__all__ = ["crossing_probability", "forecast", "forecast_quantiles", "write_forecast"]
+
+QUANTILES = (0.05, 0.25, 0.5, 0.75, 0.95)
+DEMAND = (
+    "census_oxygen",
+    "census_icu",
+    "needing_oxygen",
+    "oxygen_demand_m3_per_day",
+    "cases_7d_per_100k",
+    "oxygen_patients_7d_avg_per_100k",
+    "deaths_7d_per_100k",
+    "free_covid_beds_per_100k",
+    "free_staffed_icu_beds_per_100k",
+)
+
+
+def forecast(
+    post: xr.Dataset,
+    days: int = 28,
+    draws: int = 100,
+    *,
+    engine: str = "seir",
+    seed: int = 0,
+    progress: bool = False,
+) -> xr.Dataset:
+    """Run ``draws`` posterior draws to ``days`` after the fit's last date.
+
+    Parameters
+    ----------
+    post : xarray.Dataset
+        A fit from :func:`scenarios.fit`.
+    days : int
+        Days forecast after the last fitted date.
+    draws : int
+        Posterior draws run forward.
+    engine : {"seir", "abm"}
+        Transmission engine; the agent-based engine runs the same draws (stochastic, seeded per draw).
+    seed : int
+        Picks the draws, the observation noise and the engine's randomness.
+    progress : bool
+        Show a progress bar over draws.
+
+    Returns
+    -------
+    xarray.Dataset
+        Results of every draw along ``draw`` (the schema of :func:`scenarios.run`), plus
+        ``expected_reported_cases`` (draw, time) under the fitted ascertainment and
+        ``predicted_weekly_reported_cases`` (draw, week) with observation noise, ``week_start`` dates,
+        and the parameter values of each draw (``param_<name>``). ``attrs`` carry the fit's window and
+        ``forecast_from`` (first forecast date).
+    """
+    base = fitted_config(post)
+    params = Parameters.of(base.calibration)
+    values = posterior_values(post, draws, seed)
+    until = dt.date.fromisoformat(post.attrs["fit_until"])
+    config = apply_overrides(base, {"scenario.horizon_days": base.scenario.horizon_days + days}, where="forecast")
+    overrides = params.draws(config, values)
+    if params.n_ascertainment:
+        # Reported cases beyond the data (and the case indicators) use the last period's reporting share.
+        overrides["reporting.ascertainment"] = params.get(values, "ascertainment")[:, -1]
+    ds = simulate_draws(config, overrides, engine=engine, seed=seed, progress=progress)
+    ds = ds.assign_coords(draw=np.arange(len(values)))
+    if "reported_cases" in params.series:
+        exp = expected_series(ds, ["reported_cases"], params, values, config)["reported_cases"]
+        ds["expected_reported_cases"] = (("draw", "time"), exp)
+        ds["expected_reported_cases"].attrs = {
+            "units": "people/day",
+            "long_name": "expected reported cases (fitted ascertainment)",
+            "cell_methods": "time: sum",
+        }
+        first = (dt.date.fromisoformat(post.attrs["fit_from"]) - config.scenario.start_date).days
+        weekly, _ = weekly_sums(exp, first)
+        size = params.get(values, "dispersion_reported_cases")[:, :1]
+        rng = np.random.default_rng(seed)
+        noisy = rng.negative_binomial(size, size / (size + np.maximum(weekly, 1e-9)))
+        weeks = pd.date_range(post.attrs["fit_from"], periods=weekly.shape[1], freq="7D")
+        ds = ds.assign_coords(week_start=("week", weeks.values))
+        ds["predicted_weekly_reported_cases"] = (("draw", "week"), noisy.astype(float))
+        ds["predicted_weekly_reported_cases"].attrs = {
+            "units": "people/week",
+            "long_name": "reported cases per week, posterior predictive (observation noise included)",
+            "cell_methods": "time: sum",
+        }
+    for i, name in enumerate(params.names):
+        ds[f"param_{name}"] = ("draw", values[:, i])
+    ds.attrs.update(
+        {
+            "fit_from": post.attrs["fit_from"],
+            "fit_until": post.attrs["fit_until"],
+            "forecast_from": (until + dt.timedelta(days=1)).isoformat(),
+            "area_name": post.attrs.get("area") or ds.attrs.get("area_name", ""),
+            "converged": post.attrs["converged"],
+            "convergence_note": post.attrs["convergence_note"],
+        }
+    )
+    return ds
+
+
+def forecast_quantiles(fc: xr.Dataset, quantiles: tuple[float, ...] = QUANTILES) -> xr.Dataset:
+    """Quantiles over draws of every indicator, of oxygen/ICU demand and of expected reported cases, per date."""
+    names = [n for n in (*DEMAND, "expected_reported_cases") if n in fc]
+    out = xr.Dataset({n: (fc[n].sum("age_group") if "age_group" in fc[n].dims else fc[n]) for n in names})
+    with warnings.catch_warnings():  # the 7-day indicators are undefined (NaN) on the first days
+        warnings.filterwarnings("ignore", "All-NaN slice", RuntimeWarning)
+        q = out.quantile(list(quantiles), dim="draw")
+    for n in names:
+        q[n].attrs = fc[n].attrs
+    q.attrs = dict(fc.attrs)
+    return q
+
+
+def crossing_probability(fc: xr.Dataset) -> tuple[xr.DataArray, pd.DataFrame]:
+    """P(each criterion, the activation and overflow met by each date), and each draw's crossing table.
+
+    Returns
+    -------
+    probability : xarray.DataArray, dims (criterion, time)
+        Share of draws whose first date is on or before each date.
+    table : pandas.DataFrame
+        :func:`scenarios.crossings` of every draw (a ``draw`` column); ``lead_days`` of the ``activation``
+        rows is the lead-time distribution before care runs out.
+    """
+    table = crossings(fc)
+    times = pd.DatetimeIndex(fc.time.values)
+    names = list(dict.fromkeys(table["criterion"]))
+    n = fc.sizes["draw"]
+    prob = np.zeros((len(names), len(times)))
+    for i, name in enumerate(names):
+        first = pd.to_datetime(table.loc[table["criterion"] == name, "first_date"]).dropna()
+        prob[i] = (first.to_numpy()[:, None] <= times.to_numpy()[None, :]).sum(axis=0) / n
+    da = xr.DataArray(
+        prob,
+        dims=("criterion", "time"),
+        coords={"criterion": names, "time": times},
+        attrs={"units": "1", "long_name": "probability the threshold has been crossed by this date"},
+    )
+    return da, table
+
+
+FORECAST_OUTPUTS = {"forecast.nc", "quantiles.nc", "crossing_probability.csv", "crossings.csv"}
+
+
+def write_forecast(fc: xr.Dataset, out: str | Path) -> Path:
+    """Write ``forecast.nc`` (all draws), ``quantiles.nc``, ``crossing_probability.csv`` and ``crossings.csv``.
+
+    All or nothing: the set replaces an earlier one in one rename (see :func:`results.output_folder`).
+    """
+    with output_folder(out, FORECAST_OUTPUTS) as tmp:
+        write_netcdf(fc, tmp / "forecast.nc")
+        write_netcdf(forecast_quantiles(fc), tmp / "quantiles.nc")
+        prob, table = crossing_probability(fc)
+        prob.to_pandas().T.to_csv(tmp / "crossing_probability.csv", float_format="%.4g", date_format="%Y-%m-%d")
+        table.to_csv(tmp / "crossings.csv", index=False, date_format="%Y-%m-%d")
+    return Path(out)
