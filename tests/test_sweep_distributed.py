@@ -1,0 +1,231 @@
+"""Sweep files, the Zarr store and the Dask runner: in-process, on a 2-worker LocalCluster, killed, resumed."""
+
+from __future__ import annotations
+
+import os
+import signal
+import time
+from collections import Counter
+from pathlib import Path
+
+import numpy as np
+import pytest
+import xarray as xr
+
+from scenarios import cli
+from scenarios.distributed import dask_client, run_sweep, summarise_store
+from scenarios.results import DONE, FAILED, PENDING, open_zarr_store
+from scenarios.sweepfile import load_sweep
+
+ROOT = Path(__file__).resolve().parents[1]
+BASE = ROOT / "configs" / "an_giang_new_variant.toml"
+
+
+def _write(folder: Path, body: str, name: str = "sweep.toml") -> Path:
+    (folder / "base.toml").write_text(f'extends = "{BASE.as_posix()}"\n[scenario]\nhorizon_days = 30\n')
+    path = folder / name
+    path.write_text(body, encoding="utf-8")
+    return path
+
+
+SWEEP = """
+base = "base.toml"
+provinces = ["An Giang", "Cà Mau"]
+replicates = 3
+seed = 7
+[whatifs.base]
+[whatifs."escape 0.8"]
+"variants.new.immune_escape" = 0.8
+[vary]
+"variants.new.transmissibility_multiplier" = {low = 1.3, high = 1.9}
+"""
+
+
+@pytest.fixture(scope="module")
+def folder(tmp_path_factory) -> Path:
+    return tmp_path_factory.mktemp("sweep")
+
+
+@pytest.fixture(scope="module")
+def sweep(folder):
+    return load_sweep(_write(folder, SWEEP))
+
+
+@pytest.fixture(scope="module")
+def reference(sweep, folder) -> xr.Dataset:
+    """The sweep run in this process, uninterrupted: what every other way of running it must reproduce."""
+    report = run_sweep(sweep, folder / "reference.zarr")
+    assert (report.ran, report.skipped, report.failed, report.lost) == (12, 0, 0, 0)
+    return open_zarr_store(folder / "reference.zarr").load()
+
+
+@pytest.fixture(scope="module")
+def client():
+    with dask_client(workers=2) as c:
+        yield c
+
+
+def _store(path: Path) -> xr.Dataset:
+    return open_zarr_store(path).load()
+
+
+def test_cells_differ_by_draw_and_share_seeds_across_whatifs(reference):
+    assert (reference["cell_status"] == DONE).all()
+    seeds = reference["cell_seed"]
+    assert (seeds.sel(whatif="base") == seeds.sel(whatif="escape 0.8")).all()  # common random numbers
+    assert len(set(seeds.values.ravel())) == 6  # 2 provinces x 3 replicates
+    peak = reference["new_infections"].sum(["age_group", "time"])
+    assert len(np.unique(peak.sel(province="VN91", whatif="base").values)) == 3  # the vary draws differ
+    assert float(peak.sel(whatif="escape 0.8").sum()) > float(peak.sel(whatif="base").sum())
+
+
+def test_cluster_gives_the_in_process_store(sweep, folder, client, reference):
+    report = run_sweep(sweep, folder / "cluster.zarr", client=client)
+    assert (report.ran, report.lost) == (12, 0)
+    xr.testing.assert_identical(_store(folder / "cluster.zarr"), reference)
+
+
+def test_worker_killed_mid_sweep_loses_nothing(sweep, folder, client, reference):
+    pids = list(client.run(os.getpid).values())
+    seen = Counter()
+
+    def kill_once(index, status):
+        seen[index] += 1
+        if sum(seen.values()) == 2:  # cells are in flight on both workers: kill one of them
+            os.kill(pids[0], signal.SIGKILL)
+
+    report = run_sweep(sweep, folder / "killed.zarr", client=client, on_cell=kill_once)
+    assert report.lost == 0 and report.ran == 12
+    assert set(seen) == set(np.ndindex(*sweep.shape)) and set(seen.values()) == {1}
+    client.wait_for_workers(2, timeout=60)  # the nanny restarts it
+    xr.testing.assert_identical(_store(folder / "killed.zarr"), reference)
+
+
+def test_interrupted_then_resumed_runs_only_missing_cells(sweep, folder, reference):
+    store = folder / "resumed.zarr"
+
+    def interrupt(index, status, count=[0]):  # noqa: B006 - a counter across calls
+        count[0] += 1
+        if count[0] == 5:
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        run_sweep(sweep, store, on_cell=interrupt)
+    assert int((_store(store)["cell_status"] == PENDING).sum()) == 7
+    ran = []
+    report = run_sweep(sweep, store, on_cell=lambda i, s: ran.append(i))
+    assert (report.skipped, report.ran, len(ran)) == (5, 7, 7)
+    xr.testing.assert_identical(_store(store), reference)
+
+
+def test_interrupted_on_cluster_then_resumed(sweep, folder, client, reference):
+    store = folder / "cluster_resumed.zarr"
+
+    def interrupt(index, status, count=[0]):  # noqa: B006 - a counter across calls
+        count[0] += 1
+        if count[0] == 4:
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        run_sweep(sweep, store, client=client, on_cell=interrupt)
+    while any(client.processing().values()):  # let cancelled tasks wind down before counting
+        time.sleep(0.1)
+    pending = int((_store(store)["cell_status"] == PENDING).sum())
+    assert 0 < pending <= 8
+    report = run_sweep(sweep, store, client=client)
+    assert (report.ran, report.skipped) == (pending, 12 - pending)
+    xr.testing.assert_identical(_store(store), reference)
+
+
+def test_bad_posterior_draw_fails_its_cells_only(folder, tmp_path):
+    draws = xr.Dataset({"variants.new.immune_escape": ("draw", [0.5, 1.5, 0.7])})  # 1.5 is out of [0, 1]
+    draws.to_netcdf(tmp_path / "posterior.nc", engine="scipy")
+    body = f'base = "{(folder / "base.toml").as_posix()}"\n[posterior]\npath = "posterior.nc"\n'
+    sweep = load_sweep(_write(tmp_path, body))
+    assert sweep.shape == (1, 1, 3)  # replicates default to the number of draws
+    report = run_sweep(sweep, tmp_path / "post.zarr")
+    assert (report.ran, report.failed) == (3, 1)
+    ds = _store(tmp_path / "post.zarr")
+    assert ds["cell_status"].values.ravel().tolist() == [DONE, FAILED, DONE]
+    error = str(ds["cell_error"].values.ravel()[1])
+    assert "immune_escape" in error and "1.5" in error
+    assert np.isnan(ds["new_infections"].values[0, 0, 1]).all()
+    table = summarise_store(tmp_path / "post.zarr")
+    row = table[table["criterion"] == "activation"].iloc[0]
+    assert (row["replicates"], row["failed"]) == (2, 1)
+
+
+def test_summary_from_store_matches_in_memory_summary(reference, folder):
+    from scenarios.ensemble import summarise_crossings
+
+    table = summarise_store(folder / "reference.zarr")
+    assert set(table["province"]) == {"VN91", "VN96"} and set(table["scenario"]) == {"base", "escape 0.8"}
+    block = reference.isel(province=1).rename(whatif="scenario").drop_vars("province")
+    block.attrs["population_total"] = float(reference["population_total"].values[1])
+    direct = summarise_crossings(block)
+    mine = table[table["province"] == "VN96"].drop(columns=["province", "area_name", "failed"]).reset_index(drop=True)
+    assert mine.equals(direct)
+
+
+def _main(args, capsys):
+    code = cli.main([str(a) for a in args])
+    out = capsys.readouterr()
+    return code, out.out, out.err
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ('base = "base.toml"\nprovinces = ["An Giang", "Atlantis"]\n', "provinces[1]: unknown province 'Atlantis'"),
+        ('base = "base.toml"\nreplicate = 3\n', "replicate: unknown key"),
+        ('base = "base.toml"\nreplicates = 0\n', "replicates: Input should be greater than or equal to 1"),
+        ('base = "base.toml"\n[whatifs.x]\n"variants.new.immune_escapes" = 0.5\n', "whatifs.x: variants.new"),
+        ('base = "base.toml"\n[vary]\n"variants.new.immune_escape" = {low = 0.5, high = 3}\n', "vary['variants"),
+        ('base = "nowhere.toml"\n', "base: config file not found"),
+    ],
+)
+def test_bad_sweep_file_names_file_and_field_writes_nothing(tmp_path, capsys, body, field):
+    path = _write(tmp_path, body)
+    code, out, err = _main(["sweep", path, "--out", tmp_path / "out.zarr"], capsys)
+    assert code == 2
+    assert str(path) in err and field in err, err
+    assert "Traceback" not in err and not (tmp_path / "out.zarr").exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["base.toml", "sweep.toml"]
+
+
+def test_cli_sweep_writes_store_summary_and_national_view(folder, tmp_path, capsys):
+    body = f'base = "{(folder / "base.toml").as_posix()}"\nprovinces = ["An Giang", "VN01"]\nreplicates = 2\n'
+    path = _write(tmp_path, body)
+    code, out, err = _main(["sweep", path, "--out", tmp_path / "nat.zarr", "--lang", "en"], capsys)
+    assert code == 0, err
+    assert "ran 4, already in the store 0" in out
+    table = (tmp_path / "nat_provinces.csv").read_bytes()
+    assert table.startswith(b"\xef\xbb\xbf")  # BOM: Excel reads the Vietnamese names
+    assert "Hà Nội" in table.decode("utf-8-sig")
+    assert all((tmp_path / f"nat_provinces.{ext}").stat().st_size > 0 for ext in ("png", "pdf", "svg"))
+    code, out, _ = _main(["sweep", path, "--out", tmp_path / "nat.zarr"], capsys)
+    assert code == 0 and "ran 0, already in the store 4" in out
+    path.write_text(body.replace("replicates = 2", "replicates = 3"))  # another sweep: refuse its store
+    code, _, err = _main(["sweep", path, "--out", tmp_path / "nat.zarr"], capsys)
+    assert code == 2 and "holds another sweep" in err
+
+
+def test_cli_ctrl_c_exits_130_with_one_line_and_rerun_finishes(folder, tmp_path, capsys, monkeypatch):
+    import scenarios.distributed as dist
+
+    body = f'base = "{(folder / "base.toml").as_posix()}"\nreplicates = 3\n'
+    path = _write(tmp_path, body)
+    real, calls = dist.run_cell, []
+
+    def ctrl_c_on_second(cell):
+        calls.append(cell.index)
+        if len(calls) == 2:
+            raise KeyboardInterrupt
+        return real(cell)
+
+    monkeypatch.setattr(dist, "run_cell", ctrl_c_on_second)
+    code, _, err = _main(["sweep", path, "--out", tmp_path / "s.zarr"], capsys)
+    assert code == 130 and len(err.strip().splitlines()) == 1 and "rerun" in err
+    monkeypatch.setattr(dist, "run_cell", real)
+    code, out, _ = _main(["sweep", path, "--out", tmp_path / "s.zarr"], capsys)
+    assert code == 0 and "ran 2, already in the store 1" in out
