@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 import xarray as xr
 
-from scenarios import cli
+from scenarios import ConfigError, cli
 from scenarios.distributed import dask_client, run_sweep, summarise_store
 from scenarios.results import DONE, FAILED, PENDING, open_zarr_store
 from scenarios.sweepfile import load_sweep
@@ -137,10 +137,10 @@ def test_interrupted_on_cluster_then_resumed(sweep, folder, client, reference):
     xr.testing.assert_identical(_store(store), reference)
 
 
-def test_bad_posterior_draw_fails_its_cells_only(folder, tmp_path):
+def test_bad_posterior_draw_fails_its_cells_only(tmp_path):
     draws = xr.Dataset({"variants.new.immune_escape": ("draw", [0.5, 1.5, 0.7])})  # 1.5 is out of [0, 1]
     draws.to_netcdf(tmp_path / "posterior.nc", engine="scipy")
-    body = f'base = "{(folder / "base.toml").as_posix()}"\n[posterior]\npath = "posterior.nc"\n'
+    body = 'base = "base.toml"\n[posterior]\npath = "posterior.nc"\n'
     sweep = load_sweep(_write(tmp_path, body))
     assert sweep.shape == (1, 1, 3)  # replicates default to the number of draws
     report = run_sweep(sweep, tmp_path / "post.zarr")
@@ -193,8 +193,8 @@ def test_bad_sweep_file_names_file_and_field_writes_nothing(tmp_path, capsys, bo
     assert sorted(p.name for p in tmp_path.iterdir()) == ["base.toml", "sweep.toml"]
 
 
-def test_cli_sweep_writes_store_summary_and_national_view(folder, tmp_path, capsys):
-    body = f'base = "{(folder / "base.toml").as_posix()}"\nprovinces = ["An Giang", "VN01"]\nreplicates = 2\n'
+def test_cli_sweep_writes_store_summary_and_national_view(tmp_path, capsys):
+    body = 'base = "base.toml"\nprovinces = ["An Giang", "VN01"]\nreplicates = 2\n'
     path = _write(tmp_path, body)
     code, out, err = _main(["sweep", path, "--out", tmp_path / "nat.zarr", "--lang", "en"], capsys)
     assert code == 0, err
@@ -210,10 +210,10 @@ def test_cli_sweep_writes_store_summary_and_national_view(folder, tmp_path, caps
     assert code == 2 and "holds another sweep" in err
 
 
-def test_cli_ctrl_c_exits_130_with_one_line_and_rerun_finishes(folder, tmp_path, capsys, monkeypatch):
+def test_cli_ctrl_c_exits_130_with_one_line_and_rerun_finishes(tmp_path, capsys, monkeypatch):
     import scenarios.distributed as dist
 
-    body = f'base = "{(folder / "base.toml").as_posix()}"\nreplicates = 3\n'
+    body = 'base = "base.toml"\nreplicates = 3\n'
     path = _write(tmp_path, body)
     real, calls = dist.run_cell, []
 
@@ -229,3 +229,46 @@ def test_cli_ctrl_c_exits_130_with_one_line_and_rerun_finishes(folder, tmp_path,
     monkeypatch.setattr(dist, "run_cell", real)
     code, out, _ = _main(["sweep", path, "--out", tmp_path / "s.zarr"], capsys)
     assert code == 0 and "ran 2, already in the store 1" in out
+
+
+def test_posterior_contract_chain_draw_and_bad_files(tmp_path):
+    base = 'base = "base.toml"\n[posterior]\npath = "p.nc"\n'
+    chains = xr.Dataset({"variants.new.immune_escape": (("chain", "draw"), [[0.1, 0.2], [0.3, 0.4]])})
+    chains.to_netcdf(tmp_path / "p.nc", engine="scipy")
+    sweep = load_sweep(_write(tmp_path, base))
+    assert [sweep.draws(r)["variants.new.immune_escape"] for r in range(4)] == [0.1, 0.2, 0.3, 0.4]
+    xr.Dataset({"variants.new.escape": ("draw", [0.1])}).to_netcdf(tmp_path / "p.nc", engine="scipy")
+    with pytest.raises(ConfigError, match=r"posterior.path: variable 'variants.new.escape' is not a config"):
+        load_sweep(tmp_path / "sweep.toml")
+    xr.Dataset({"variants.new.immune_escape": ("sample", [0.1])}).to_netcdf(tmp_path / "p.nc", engine="scipy")
+    with pytest.raises(ConfigError, match="has no 'draw' dim"):
+        load_sweep(tmp_path / "sweep.toml")
+    xr.Dataset({"variants.new.immune_escape": ("draw", [0.1])}).to_netcdf(tmp_path / "p.nc", engine="scipy")
+    (tmp_path / "sweep.toml").write_text(base.replace("[posterior]", "replicates = 2\n[posterior]"))
+    with pytest.raises(ConfigError, match="replicates: 2 but the posterior has 1 draws"):
+        load_sweep(tmp_path / "sweep.toml")
+
+
+def test_national_table_ranks_by_activation_and_lead():
+    import pandas as pd
+
+    from scenarios.national import national_table
+
+    def rows(province, act_day, ovf_day, lead):
+        out = []
+        for criterion, day in (("activation", act_day), ("overflow", ovf_day)):
+            date = pd.NaT if day is None else pd.Timestamp("2027-01-01") + pd.Timedelta(days=day)
+            row = {"province": province, "area_name": province.lower(), "scenario": "base",
+                   "criterion": criterion, "replicates": 10, "failed": 0,
+                   "share_crossed": 0.0 if day is None else 1.0, "lead_replicates": 10}  # fmt: skip
+            for q in ("q5", "q50", "q95"):
+                row[f"first_date_{q}"] = date
+                row[f"lead_days_{q}"] = pd.NA if lead is None or criterion != "activation" else lead
+            out.append(row)
+        return out
+
+    summary = pd.DataFrame(rows("A", 20, 30, 10) + rows("B", 5, 40, 35) + rows("C", None, None, None))
+    table = national_table(summary)
+    assert table["province"].tolist() == ["B", "A", "C"]  # earliest activation first, never last
+    assert table.set_index("province")["rank_lead"].to_dict() == {"A": 1, "B": 2, "C": 3}
+    assert table.set_index("province")["share_activated"].to_dict() == {"A": 1.0, "B": 1.0, "C": 0.0}
