@@ -272,3 +272,21 @@ def test_national_table_ranks_by_activation_and_lead():
     assert table["province"].tolist() == ["B", "A", "C"]  # earliest activation first, never last
     assert table.set_index("province")["rank_lead"].to_dict() == {"A": 1, "B": 2, "C": 3}
     assert table.set_index("province")["share_activated"].to_dict() == {"A": 1.0, "B": 1.0, "C": 0.0}
+
+
+def test_own_province_config_is_used_and_must_share_labels(tmp_path):
+    path = _write(tmp_path, 'base = "base.toml"\nprovinces = ["An Giang", "Cà Mau"]\n[configs]\n"Ca Mau" = "cm.toml"\n')
+    (tmp_path / "cm.toml").write_text(
+        'extends = "base.toml"\n[population]\nprovince = "Cà Mau"\n[capacity]\nbeds_icu = 7\n'
+    )
+    sweep = load_sweep(path)
+    assert [sweep.configs[(p, 0)].capacity.beds_icu for p in range(2)] == [295, 7]
+    other = (ROOT / "configs/ha_noi_new_variant.toml").as_posix()
+    (tmp_path / "cm.toml").write_text(f'extends = "{other}"\n[scenario]\nhorizon_days = 21\n')
+    with pytest.raises(ConfigError, match=r"configs.Ca Mau: cm.toml is for Hà Nội, not Ca Mau"):
+        load_sweep(path)
+    (tmp_path / "cm.toml").write_text(
+        f'extends = "{other}"\n[scenario]\nhorizon_days = 21\n[population]\nprovince = "VN96"\n'
+    )
+    with pytest.raises(ConfigError, match=r"configs.VN96: Cà Mau under 'base' has other policies"):
+        load_sweep(path)

@@ -54,6 +54,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from .config import Config, ConfigError, apply_overrides, dotted_keys, find_province, load_config
 from .config.provinces import province_names
 from .ensemble import VARY_TAG, _check_vary, _draw, _field
+from .indicators import threshold_set_of
 
 __all__ = ["Sweep", "SweepFile", "load_sweep"]
 
@@ -158,6 +159,19 @@ class Sweep:
         for r in range(self.replicates):
             h.update(json.dumps(self.draws(r), sort_keys=True, default=str).encode())
         return h.hexdigest()
+
+
+def _labels(config: Config) -> dict[str, Any]:
+    """Return what gives a run its dims and labels (every cell of one store must share it)."""
+    variants = [config.variants.resident, *([config.variants.new] if config.variants.new else [])]
+    return {
+        "dates": f"{config.scenario.start_date}, {config.scenario.horizon_days} days",
+        "variants": [getattr(v, "name", None) for v in variants],
+        "criteria": [
+            (c.name, c.indicator, c.operator, c.value, c.sustained_days) for c in threshold_set_of(config).criteria
+        ],
+        "policies": [(p.name, p.action, p.trigger, p.delay_days) for p in config.policies],
+    }
 
 
 def _errors(path: Path, e: pydantic.ValidationError) -> ConfigError:
@@ -288,7 +302,12 @@ def load_sweep(path: str | Path) -> Sweep:
     base = _load_config(path, "base", spec.base)
     own = {}
     for key, name in spec.configs.items():
-        own[_area(path, f"configs.{key}", key).code] = _load_config(path, f"configs.{key}", name)
+        province, cfg = _area(path, f"configs.{key}", key), _load_config(path, f"configs.{key}", name)
+        if cfg.population.province is None or find_province(cfg.population.province) != province:
+            raise ConfigError(
+                [f"{path}: configs.{key}: {name} is for {cfg.population.province or 'another area'}, not {key}"]
+            )
+        own[province.code] = cfg
     if spec.provinces is None:
         keys = [base.population.province] if base.population.province else []
     elif spec.provinces == "all":
@@ -340,6 +359,19 @@ def load_sweep(path: str | Path) -> Sweep:
             raise ConfigError([f"{path}: whatifs.{name}: {k}: also drawn (vary or posterior)" for k in sorted(clash)])
         for p, area in enumerate(areas):
             configs[(p, w)] = apply_overrides(area.config, over, f"{path}: whatifs.{name}") if over else area.config
+    first = _labels(configs[(0, 0)])
+    for (p, w), cfg in configs.items():
+        name, area = list(whatifs)[w], areas[p]
+        for key, value in _labels(cfg).items():
+            if value != first[key]:
+                where = f"whatifs.{name}" if whatifs[name] else f"configs.{area.label}" if area.label in own else "base"
+                raise ConfigError(
+                    [
+                        f"{path}: {where}: {area.name} under {name!r} has other {key} ({value}) than "
+                        f"{areas[0].name} under {list(whatifs)[0]!r} ({first[key]}); the cells of one sweep share "
+                        "dates, variants, criteria and policies: run it as a separate sweep"
+                    ]
+                )
     replicates = spec.replicates or (len(posterior) if posterior else 1)
     return Sweep(
         path=path,
