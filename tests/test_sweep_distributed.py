@@ -210,25 +210,33 @@ def test_cli_sweep_writes_store_summary_and_national_view(tmp_path, capsys):
     assert code == 2 and "holds another sweep" in err
 
 
-def test_cli_ctrl_c_exits_130_with_one_line_and_rerun_finishes(tmp_path, capsys, monkeypatch):
-    import scenarios.distributed as dist
+def test_cli_ctrl_c_exits_130_with_one_line_and_rerun_finishes(tmp_path, capsys):
+    """Ctrl-C in a terminal signals the whole process group: the client and its local workers."""
+    import subprocess
+    import sys
 
-    body = 'base = "base.toml"\nreplicates = 3\n'
-    path = _write(tmp_path, body)
-    real, calls = dist.run_cell, []
+    import zarr
 
-    def ctrl_c_on_second(cell):
-        calls.append(cell.index)
-        if len(calls) == 2:
-            raise KeyboardInterrupt
-        return real(cell)
-
-    monkeypatch.setattr(dist, "run_cell", ctrl_c_on_second)
-    code, _, err = _main(["sweep", path, "--out", tmp_path / "s.zarr"], capsys)
-    assert code == 130 and len(err.strip().splitlines()) == 1 and "rerun" in err
-    monkeypatch.setattr(dist, "run_cell", real)
-    code, out, _ = _main(["sweep", path, "--out", tmp_path / "s.zarr"], capsys)
-    assert code == 0 and "ran 2, already in the store 1" in out
+    path = _write(tmp_path, 'base = "base.toml"\nreplicates = 4\n')
+    store = tmp_path / "s.zarr"
+    args = [sys.executable, "-m", "scenarios.cli", "sweep", str(path), "--out", str(store), "--workers", "2"]
+    proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
+    try:
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline and proc.poll() is None:
+            if store.exists() and (zarr.open_group(store, mode="r")["cell_status"][...] == DONE).any():
+                break
+            time.sleep(0.1)
+        os.killpg(proc.pid, signal.SIGINT)
+        _, err = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+    assert proc.returncode == 130 and len(err.strip().splitlines()) == 1 and "rerun" in err, err
+    done = int((_store(store)["cell_status"] == DONE).sum())
+    assert 1 <= done < 4
+    code, out, _ = _main(["sweep", path, "--out", store], capsys)
+    assert code == 0 and f"ran {4 - done}, already in the store {done}" in out
 
 
 def test_posterior_contract_chain_draw_and_bad_files(tmp_path):

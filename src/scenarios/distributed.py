@@ -295,18 +295,37 @@ def dask_client(workers: int | None = None, scheduler: str | None = None) -> Ite
         with Client(scheduler) as client:
             yield client
         return
-    with (
-        LocalCluster(
+    with _workers_ignore_ctrl_c():  # only while the workers start: the client itself must hear Ctrl-C
+        cluster = LocalCluster(
             n_workers=workers,
             threads_per_worker=1,
             processes=True,
             host="127.0.0.1",
             dashboard_address=None,
             silence_logs=logging.ERROR,
-        ) as cluster,
-        Client(cluster) as client,
-    ):
+        )
+    with cluster, Client(cluster) as client:
         yield client
+
+
+@contextmanager
+def _workers_ignore_ctrl_c() -> Iterator[None]:
+    """Start worker processes with SIGINT ignored, so Ctrl-C reaches the client alone, which stops them.
+
+    (In a terminal Ctrl-C goes to every process of the group; workers would print their own tracebacks.) A
+    child keeps an ignored signal ignored, and Python then installs no KeyboardInterrupt handler in it.
+    """
+    import signal
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 def summarise_store(store: str | Path, quantiles: tuple[float, ...] = (0.05, 0.5, 0.95)) -> pd.DataFrame:
