@@ -22,10 +22,11 @@ On a shared machine the absolute numbers move with the load (printed with ``upti
 from __future__ import annotations
 
 import argparse
-import os
 import resource
 import shutil
+import signal
 import subprocess
+import sys
 import tempfile
 import threading
 import time
@@ -162,5 +163,5 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    os.environ.setdefault("PYTHONWARNINGS", "ignore")
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(1))  # run the clean-up of the temporary folder
     main()

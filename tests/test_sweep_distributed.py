@@ -281,6 +281,15 @@ def test_national_table_ranks_by_activation_and_lead():
     assert table.set_index("province")["rank_lead"].to_dict() == {"A": 1, "B": 2, "C": 3}
     assert table.set_index("province")["share_activated"].to_dict() == {"A": 1.0, "B": 1.0, "C": 0.0}
 
+    from scenarios import plots
+    from scenarios.national import national_figure
+
+    attrs = {"start_date": "2027-01-01", "end_date": "2027-03-01", "engine": "seir", "seed": "0"}
+    svg = {lang: plots.to_bytes(national_figure(table, attrs, lang=lang)).decode() for lang in ("vi", "en")}
+    assert "Thứ tự các tỉnh" in svg["vi"] and "Nguồn" in svg["vi"] and "không kích hoạt" in svg["vi"]
+    assert "Provinces ranked" in svg["en"] and "Source" in svg["en"] and "not activated" in svg["en"]
+    assert "/01/2027" in svg["vi"] and "Jan 2027" in svg["en"]  # dd/mm/yyyy in Vietnamese
+
 
 def test_own_province_config_is_used_and_must_share_labels(tmp_path):
     path = _write(tmp_path, 'base = "base.toml"\nprovinces = ["An Giang", "Cà Mau"]\n[configs]\n"Ca Mau" = "cm.toml"\n')

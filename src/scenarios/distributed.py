@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -242,11 +243,12 @@ def _on_cluster(client: Any, cells: Iterator[Cell], window: int | None, done: Ca
     from distributed.scheduler import KilledWorker
 
     window = window or 2 * sum(client.nthreads().values()) + 2
+    token = uuid.uuid4().hex[:8]
 
     def submit(cell: Cell) -> Any:
-        # The key names the cell, so a rerun after an interruption never clashes with a leftover task's result.
-        key = f"scenarios-cell-{cell.layout[:8]}-{'-'.join(map(str, cell.index))}-{cell.store}"
-        return client.submit(run_cell, cell, key=key, retries=2, pure=False)
+        # Keys name the cell (readable on the dashboard) and this call, so a rerun on the same scheduler never
+        # meets a cancelled task of the interrupted call under the same key.
+        return client.submit(run_cell, cell, key=f"scenarios-cell-{'-'.join(map(str, cell.index))}-{token}", retries=2)
 
     pending = as_completed([submit(c) for c in islice(cells, window)])
     lost = 0

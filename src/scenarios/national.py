@@ -40,6 +40,7 @@ _TEXT = {
     "median": {"vi": "trung vị", "en": "median"},
     "overflow": {"vi": "ngày quá tải (trung vị)", "en": "overflow date (median)"},
     "never": {"vi": "không kích hoạt trong kỳ dự báo", "en": "not activated within the horizon"},
+    "no_overflow": {"vi": "không quá tải trong kỳ dự báo", "en": "no overflow within the horizon"},
     "whatif": {"vi": "Kịch bản", "en": "What-if"},
     "runs": {"vi": "lần chạy", "en": "runs"},
 }
@@ -154,6 +155,7 @@ def national_figure(
                 fontsize=8,
                 color="#555555",
             )
+    ax.xaxis.set_major_locator(mdates.AutoDateLocator(minticks=3, maxticks=6))
     ax.xaxis.set_major_formatter(FuncFormatter(lambda x, _p: format_date(mdates.num2date(x).date(), lang)))
     ax.set_xlim(start - 2, end + 2)
     ax.set_ylim(-0.7, n - 0.3)
@@ -166,6 +168,10 @@ def national_figure(
     ax_lead.hlines(y, llo, lhi, colors="#ee7733", lw=3)
     ax_lead.plot(lmid, y, "o", color="#883311")
     ax_lead.axvline(0, color="#555555", lw=0.8)
+    for yi, m, lead in zip(y, mid, lmid, strict=True):
+        if not np.isnan(m) and np.isnan(lead):
+            ax_lead.annotate(_TEXT["no_overflow"][lang], (0, yi), xytext=(4, 0), textcoords="offset points",
+                             va="center", fontsize=8, color="#555555")  # fmt: skip
     ax_lead.set_xlabel(_TEXT["lead"][lang])
     ax_lead.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax_lead.xaxis.set_major_formatter(FuncFormatter(lambda x, _p: format_number(x, lang, 0)))
