@@ -28,7 +28,7 @@ CASES = {
     ),
     "wrong type": (
         GOOD.replace("horizon_days = 30", 'horizon_days = "thirty"'),
-        ["scenario.horizon_days", "valid integer", "thirty"],
+        ["scenario.horizon_days", "expected a number", "thirty"],
     ),
     "negative count": (
         GOOD + "[variants.new]\nintroduction_date = 2026-12-05\nimported_per_day = -3\n",
@@ -66,6 +66,49 @@ CASES = {
         ["population: required field is missing", "variants: required field is missing"],
     ),
     "malformed TOML": (GOOD + "[disease\n", ["malformed TOML", "line"]),
+    "boolean as a fraction": (
+        GOOD + "[variants.new]\nintroduction_date = 2026-12-05\nimmune_escape = true\n",
+        ["variants.new.immune_escape", "expected a number, got the boolean true"],
+    ),
+    "boolean as a count": (
+        GOOD.replace('province = "Lai Châu"', "total = true"),
+        ["population.total", "expected a number, got the boolean true"],
+    ),
+    "boolean in a by-age list": (
+        GOOD + "[immunity]\ncoverage_dose2_by_age = [0.5, true, 0, 0, 0, 0, 0, 0, 0]\n",
+        ["immunity.coverage_dose2_by_age", "boolean"],
+    ),
+    "text as a number": (
+        GOOD.replace("r0 = 2.0", 'r0 = 2.0\ninitial_infections = "10"'),
+        ["variants.resident.initial_infections", "expected a number, got the text '10'"],
+    ),
+    "infinite importations": (
+        GOOD + "[variants.new]\nintroduction_date = 2026-12-05\nimported_per_day = inf\n",
+        ["variants.new.imported_per_day", "finite"],
+    ),
+    "huge importations": (
+        GOOD + "[variants.new]\nintroduction_date = 2026-12-05\nimported_per_day = 1e308\n",
+        ["variants.new.imported_per_day", "at most"],
+    ),
+    "importations above the population": (
+        GOOD + "[variants.new]\nintroduction_date = 2026-12-05\nimported_per_day = 1e6\n",
+        ["variants.new.imported_per_day", "exceeds the population"],
+    ),
+    "initial infections above the population": (
+        GOOD.replace("r0 = 2.0", "r0 = 2.0\ninitial_infections = 1e8"),
+        ["variants.resident.initial_infections", "exceeds the population"],
+    ),
+    "infinite duration": (GOOD + "[disease]\nlatent_days = inf\n", ["disease.latent_days", "finite"]),
+    "infinite beds": (GOOD + "[capacity]\nbeds_icu = inf\n", ["capacity.beds_icu", "finite"]),
+    "not a number": (GOOD + "[capacity]\nbeds_icu = nan\n", ["capacity.beds_icu", "finite"]),
+    "ambiguous province Ha": (
+        GOOD.replace("Lai Châu", "Tỉnh Hà"),
+        ["population", "ambiguous", "Hà Nội", "Hà Tĩnh"],
+    ),
+    "ambiguous province Hoa": (
+        GOOD.replace("Lai Châu", "Hoa"),
+        ["population", "ambiguous", "Thanh Hóa", "Khánh Hòa"],
+    ),
     "booster above two doses": (
         GOOD + "[immunity]\ncoverage_dose3_by_age = [0.5,0,0,0,0,0,0,0,0]\n",
         ["immunity", "coverage_dose3_by_age exceeds coverage_dose2_by_age"],
@@ -130,6 +173,23 @@ def test_bad_set_override_is_named(tmp_path, capsys):
     assert code == 2 and "expected KEY=VALUE" in err
 
 
+@pytest.mark.parametrize("value", ["true", "false", "inf", "nan", "1e308", '"0.5"'])
+def test_set_takes_plain_finite_numbers_only(value, tmp_path, capsys):
+    path = tmp_path / "ok.toml"
+    path.write_text(GOOD + "[variants.new]\nintroduction_date = 2026-12-05\n", encoding="utf-8")
+    code, err = _run_cli(["validate", str(path), "--set", f"variants.new.immune_escape={value}"], capsys)
+    assert code == 2 and "--set: variants.new.immune_escape" in err
+
+
+@pytest.mark.parametrize(
+    "name", ["Hà Tĩnh", "ha tinh", "Tỉnh Hà Tĩnh", "Thanh Hóa", "thanh hoa", "Thành phố Hà Nội", "Ha Noi city", "VN38"]
+)
+def test_full_province_names_resolve(name):
+    from scenarios.config import find_province
+
+    assert find_province(name) is not None
+
+
 def test_failed_run_leaves_earlier_results_untouched(tmp_path, capsys):
     good = tmp_path / "ok.toml"
     good.write_text(GOOD, encoding="utf-8")
@@ -144,3 +204,94 @@ def test_failed_run_leaves_earlier_results_untouched(tmp_path, capsys):
 def test_shipped_configs_are_all_valid(capsys):
     for path in sorted(Path(CONFIGS).glob("*.toml")):
         assert main(["validate", str(path)]) == 0, capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("setting", "field"),
+    [
+        ("immunity.waning_days=1e-4", "immunity.waning_days"),
+        ("disease.latent_days=1e-9", "disease.latent_days"),
+        ("disease.infectious_days=0.5", "disease.infectious_days"),
+    ],
+)
+def test_durations_below_a_day_are_refused_with_the_reason(setting, field, tmp_path, capsys):
+    path = tmp_path / "ok.toml"
+    path.write_text(GOOD, encoding="utf-8")
+    code, err = _run_cli(["validate", str(path), "--set", setting], capsys)
+    assert code == 2 and f"--set: {field}: must be at least 1 day" in err and "one day at a time" in err
+
+
+@pytest.mark.parametrize("date", ["1600-01-01", "9999-12-01"])
+def test_dates_outside_the_calendar_are_refused(date, tmp_path, capsys):
+    path = tmp_path / "ok.toml"
+    path.write_text(GOOD, encoding="utf-8")
+    code, err = _run_cli(["validate", str(path), "--set", f"scenario.start_date={date}"], capsys)
+    assert code == 2 and "scenario.start_date: dates must lie between" in err
+
+
+def test_unreachable_rt_is_refused_by_validate(tmp_path, capsys):
+    path = tmp_path / "zero.toml"
+    path.write_text(
+        GOOD.replace("r0 = 2.0", "rt_start = 1.5")
+        + '[[interventions]]\nname = "all"\nstart_date = 2026-12-01\nhome = 0\nschool = 0\nwork = 0\ncommunity = 0\n',
+        encoding="utf-8",
+    )
+    for command in ("validate", "run"):
+        code, err = _run_cli([command, str(path), "--out", str(tmp_path / "o")][: 2 + 2 * (command == "run")], capsys)
+        assert code == 2 and "variants.resident.rt_start: cannot be reached" in err and "Traceback" not in err
+
+
+POLICY = '[variants.new]\nintroduction_date = 2026-12-05\n[[policies]]\nname = "p"\ntrigger = "activation"\n'
+POLICY += 'action = "contacts"\ncommunity = 0.5\ndelay_days = 2\n'
+
+
+def test_a_check_on_a_table_blames_the_file_that_wrote_the_field(tmp_path, capsys):
+    (tmp_path / "base.toml").write_text(GOOD, encoding="utf-8")
+    (tmp_path / "whatif.toml").write_text(
+        'extends = "base.toml"\n[population]\nage_shares = [0.1, 0.1, 0.1, 0.1, 0.1, 0.1, 0.1, 0.1, 0.1]\n',
+        encoding="utf-8",
+    )
+    code, err = _run_cli(["validate", str(tmp_path / "whatif.toml")], capsys)
+    assert code == 2 and f"{tmp_path / 'whatif.toml'}: population: age_shares must sum to 1" in err
+    assert "base.toml" not in err
+
+
+@pytest.mark.parametrize(
+    ("setting", "expected"),
+    [
+        ("variants.new.immune_escape.x=1", "--set: variants.new.immune_escape:"),
+        ("policies.0.delay_days=-3", "--set: policies.0.delay_days: Input should be greater than or equal to 1"),
+        ("policies.4.delay_days=3", "--set: policies.4: no such item (policies has 1"),
+    ],
+)
+def test_set_errors_blame_set(setting, expected, tmp_path, capsys):
+    path = tmp_path / "ok.toml"
+    path.write_text(GOOD + POLICY, encoding="utf-8")
+    code, err = _run_cli(["validate", str(path), "--set", setting], capsys)
+    assert code == 2 and expected in err
+    assert str(path) not in err and "valid tuple" not in err
+
+
+def test_set_edits_one_item_of_an_array_of_tables(tmp_path):
+    from scenarios.config import load_config
+
+    path = tmp_path / "ok.toml"
+    path.write_text(GOOD + POLICY, encoding="utf-8")
+    config = load_config(path, {"policies.0.delay_days": 3})
+    assert config.policies[0].delay_days == 3 and config.policies[0].name == "p"
+
+
+def test_one_bad_item_of_a_by_age_list_is_the_only_error(tmp_path, capsys):
+    path = tmp_path / "ok.toml"
+    path.write_text(GOOD, encoding="utf-8")
+    code, err = _run_cli(
+        ["validate", str(path), "--set", "immunity.coverage_dose2_by_age=[0.1,0.1,0.1,0.1,0.1,0.1,0.1,0.1,2]"], capsys
+    )
+    assert code == 2 and "--set: immunity.coverage_dose2_by_age.8" in err
+    assert "Tuple should have" not in err and len(err.strip().splitlines()) == 2
+
+
+def test_a_utf8_bom_is_accepted(tmp_path, capsys):
+    path = tmp_path / "bom.toml"
+    path.write_bytes(b"\xef\xbb\xbf" + GOOD.encode("utf-8"))
+    assert _run_cli(["validate", str(path)], capsys)[0] == 0

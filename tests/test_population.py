@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from scenarios.config import Population as PopulationConfig
 from scenarios.population import _wpp_fine, build_population, national_age_shares, prem_contacts
@@ -61,3 +63,27 @@ def test_contact_multipliers_scale_settings():
     closed = pop.contact_matrix({"school": 0.0, "work": 0.5})
     expected = pop.contacts["home"] + 0.5 * pop.contacts["work"] + pop.contacts["community"]
     np.testing.assert_allclose(closed, expected)
+
+
+@settings(max_examples=50, deadline=None)
+@given(
+    total=st.integers(1, 200_000_000),
+    weights=st.lists(st.floats(0.01, 1), min_size=9, max_size=9),
+)
+def test_people_per_band_are_whole_and_keep_the_configured_total(total, weights):
+    shares = np.array(weights) / sum(weights)
+    shares[-1] = 1 - shares[:-1].sum()
+    pop = build_population(PopulationConfig(total=total, age_shares=tuple(shares.tolist())))
+    assert np.all(pop.sizes == np.round(pop.sizes))
+    assert pop.total == total
+    assert np.all(np.abs(pop.sizes - total * shares) <= 1)
+
+
+@pytest.mark.parametrize(("cfg", "total"), [({"total": 100_000}, 100_000), ({"province": "An Giang"}, 3_683_601)])
+def test_the_configured_total_is_exact_so_a_rate_at_the_threshold_ties(cfg, total):
+    from scenarios.indicators import per_100k
+
+    pop = build_population(PopulationConfig(**cfg))
+    assert pop.total == total  # not 99,999.99999999999 nor 3,683,600.9999999995
+    if total == 100_000:
+        assert float(per_100k(450, pop.total)) == 450.0  # "> 450" is not met

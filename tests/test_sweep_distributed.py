@@ -176,6 +176,7 @@ def _main(args, capsys):
     ("body", "field"),
     [
         ('base = "base.toml"\nprovinces = ["An Giang", "Atlantis"]\n', "provinces[1]: unknown province 'Atlantis'"),
+        ('base = "base.toml"\nprovinces = ["Ha"]\n', "provinces[0]: unknown province 'Ha'; did you mean Hà Nội"),
         ('base = "base.toml"\nreplicate = 3\n', "replicate: unknown key"),
         ('base = "base.toml"\nreplicates = 0\n', "replicates: Input should be greater than or equal to 1"),
         ('base = "base.toml"\n[whatifs.x]\n"variants.new.immune_escapes" = 0.5\n', "whatifs.x: variants.new"),

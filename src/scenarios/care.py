@@ -45,12 +45,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import stats
 
 from .capacity import HealthSystem, build_health_system, cylinder_m3, m3_per_day
 from .config import N_AGE, Config
 from .config.health import Care as CareConfig
 from .config.health import Duration, Oxygen
+from .disease import day_kernel
 
 __all__ = ["CARE_VARIABLES", "Care", "build_care", "day_kernel"]
 
@@ -89,61 +89,6 @@ CARE_VARIABLES: tuple[str, ...] = (
     "icu_staffed_free",
     "staff_absence",
 )
-
-
-def day_kernel(duration: Duration, minimum: int = 0, tail: float = 1e-12, max_days: int = 400) -> np.ndarray:
-    """Probability that a duration lasts ``minimum + k`` whole days, ``k = 0, 1, ...``.
-
-    The duration is ``minimum + Y`` with ``Y`` gamma-distributed (mean ``mean_days - minimum``, standard
-    deviation ``duration.sd``), discretised with triangular weights (``P(k) = E[max(0, 1 - |Y - k|)]``), which
-    keeps the mean exactly. A standard deviation of 0 (or a mean at or below ``minimum``) gives a fixed
-    duration split between the two nearest days (at least ``minimum``).
-
-    Parameters
-    ----------
-    duration : Duration
-        Mean and standard deviation in days.
-    minimum : int
-        Shortest duration in days (1 for stays, 0 for delays).
-    tail : float
-        Probability beyond the last day that may be cut off (the kernel is renormalised).
-    max_days : int
-        Longest kernel.
-
-    Returns
-    -------
-    ndarray, shape (n,)
-        Non-negative weights summing to 1.
-
-    Examples
-    --------
-    >>> from scenarios.config.health import Duration
-    >>> k = day_kernel(Duration(mean_days=9, sd_days=6.364), minimum=1)
-    >>> round(float(k @ (1 + np.arange(len(k)))), 6)
-    9.0
-    >>> day_kernel(Duration(mean_days=2.25, sd_days=0)).tolist()
-    [0.0, 0.0, 0.75, 0.25]
-    """
-    mean = max(duration.mean_days - minimum, 0.0)
-    sd = duration.sd
-    if mean == 0 or sd == 0:
-        lo = int(np.floor(mean))
-        w = np.zeros(lo + 2)
-        w[lo], w[lo + 1] = 1 - (mean - lo), mean - lo
-        return np.trim_zeros(w, "b")
-    shape, scale = (mean / sd) ** 2, sd**2 / mean
-    last = int(min(max_days, np.ceil(stats.gamma.ppf(1 - tail, shape, scale=scale)) + 2))
-    j = np.arange(last + 1, dtype=float)
-    cdf = lambda x: stats.gamma.cdf(x, shape, scale=scale)  # noqa: E731
-    part = lambda x: mean * stats.gamma.cdf(x, shape + 1, scale=scale)  # E[Y; Y <= x]  # noqa: E731
-    w = (
-        (part(j) - part(j - 1))
-        - (j - 1) * (cdf(j) - cdf(j - 1))
-        + (j + 1) * (cdf(j + 1) - cdf(j))
-        - (part(j + 1) - part(j))
-    )
-    w = np.clip(w, 0, None)
-    return w / w.sum()
 
 
 class _Buffer:

@@ -14,11 +14,14 @@ from .config import Config, ConfigError, load_config, parse_set
 from .ensemble import summarise_crossings, sweep
 from .indicators import crossings, format_crossings, threshold_set_of, write_crossings
 from .policy import actions
-from .report import ReportError, key_numbers, write_report
-from .results import write_atomic, write_netcdf
-from .simulate import run
+from .report import REPORT_DIR, ReportError, key_numbers, write_report
+from .results import ResultsError, output_folder, write_atomic, write_netcdf
+from .simulate import prepare, run
 
 __all__ = ["main"]
+
+# What a run writes into its output folder (replaced whole, see results.output_folder).
+OUTPUTS = {"results.nc", "crossings.csv", "actions.csv", "crossings_summary.csv", REPORT_DIR}
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -175,14 +178,14 @@ def _run_sweep(args: argparse.Namespace) -> int:
         progress=args.progress,
     )
     table, summary_table = crossings(ds), summarise_crossings(ds)
-    written = [
-        write_netcdf(ds, out / "results.nc"),
-        write_crossings(table, out / "crossings.csv"),
+    with output_folder(out, OUTPUTS) as tmp:
+        write_netcdf(ds, tmp / "results.nc")
+        write_crossings(table, tmp / "crossings.csv")
         write_atomic(
-            out / "crossings_summary.csv",
-            lambda tmp: summary_table.to_csv(tmp, index=False, date_format="%Y-%m-%d"),
-        ),
-    ]
+            tmp / "crossings_summary.csv",
+            lambda path: summary_table.to_csv(path, index=False, date_format="%Y-%m-%d"),
+        )
+    written = [out / "results.nc", out / "crossings.csv", out / "crossings_summary.csv"]
     n = ds.sizes["replicate"]
     print(
         f"{ds.attrs['scenario_name']} — {ds.attrs['area_name']} ({ds.attrs['population_total']:,.0f} "
@@ -205,17 +208,17 @@ def _run(args: argparse.Namespace) -> int:
     config = _load(args)
     out = args.out or Path("runs") / args.config.stem
     ds = run(config, engine=args.engine, seed=args.seed, progress=args.progress)
-    path = write_netcdf(ds, out / "results.nc")
     table = crossings(ds)
-    written = [
-        path,
-        write_crossings(table, out / "crossings.csv"),
-        write_atomic(out / "actions.csv", lambda tmp: actions(ds).to_csv(tmp, index=False, date_format="%Y-%m-%d")),
-    ]
+    with output_folder(out, OUTPUTS) as tmp:  # the whole set replaces the earlier one at once
+        write_netcdf(ds, tmp / "results.nc")
+        write_crossings(table, tmp / "crossings.csv")
+        write_atomic(tmp / "actions.csv", lambda path: actions(ds).to_csv(path, index=False, date_format="%Y-%m-%d"))
+        if args.report:
+            write_report(tmp, lang=args.lang, ds=ds)
     print(summary(ds, table))
-    print(f"  written: {', '.join(str(p) for p in written)}")
+    print(f"  written: {', '.join(str(out / n) for n in ('results.nc', 'crossings.csv', 'actions.csv'))}")
     if args.report:
-        print(f"  report: {write_report(out, lang=args.lang, ds=ds)}")
+        print(f"  report: {out / REPORT_DIR}")
     return 0
 
 
@@ -274,6 +277,7 @@ def _sweep(args: argparse.Namespace) -> int:
 def _validate(args: argparse.Namespace) -> int:
     config = _load(args)
     threshold_set_of(config)  # also checks the threshold set file, policy triggers and surge steps
+    prepare(config)  # and what the schema cannot: e.g. an Rt that no transmission rate reaches
     s = config.scenario
     print(f"{args.config}: valid — '{s.name}', {s.start_date} to {s.end_date} ({s.horizon_days} days)")
     if args.show:
@@ -291,7 +295,7 @@ def main(argv: list[str] | None = None) -> int:
         for line in e.problems:
             print(f"  {line}", file=sys.stderr)
         return 2
-    except ReportError as e:
+    except (ReportError, ResultsError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
     except OSError as e:

@@ -28,13 +28,15 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import stats
 
-from .config import Config, Reporting
+from .config import Config, ConfigError, Reporting
+from .config.health import Duration
 from .population import Population
 
 __all__ = [
     "STRATA",
     "Disease",
     "build_disease",
+    "day_kernel",
     "next_generation_matrix",
     "reporting_delay_weights",
     "spectral_radius",
@@ -173,8 +175,9 @@ def next_generation_matrix(
         Contact multipliers by setting.
     """
     c = population.contact_matrix(multipliers)
-    n = population.sizes
-    return beta * infectious_days * c * susceptible[:, None] / n[None, :]
+    n = population.sizes[None, :]
+    # An empty band infects no one (and is infected by no one: its susceptible count is 0).
+    return np.divide(beta * infectious_days * c * susceptible[:, None], n, out=np.zeros_like(c), where=n > 0)
 
 
 def spectral_radius(k: np.ndarray) -> float:
@@ -202,8 +205,15 @@ def build_disease(cfg: Config, population: Population, day0_multipliers: Mapping
     else:
         target, susceptible, mult = res.rt_start, susceptibility[0] @ strata0, day0_multipliers
     unit = spectral_radius(next_generation_matrix(population, 1.0, d.infectious_days, susceptible, mult))
-    if unit <= 0:
-        raise ValueError("no one can be infected: the contact matrix or susceptibility is zero")
+    if not unit > 0:
+        where = cfg.provenance.get("config_path") or "config"
+        raise ConfigError(
+            [
+                f"{where}: variants.resident.{'r0' if res.r0 is not None else 'rt_start'}: cannot be reached: "
+                "on day 0 no one can be infected (every contact is 0 or no one is susceptible); "
+                "give r0 (contacts at baseline, everyone susceptible) or change the day-0 interventions"
+            ]
+        )
     beta_res = target / unit
     beta = np.array([beta_res] + ([beta_res * new.transmissibility_multiplier] if new else []))
 
@@ -255,17 +265,77 @@ def split_severity(
     return onsets.sum(axis=(0, 1)) - severe - critical, severe, critical
 
 
-def reporting_delay_weights(cfg: Reporting, max_days: int = 60) -> np.ndarray:
-    """Probability that a report comes ``d`` days after onset, ``d = 0 ... max_days`` (discretised gamma).
+def day_kernel(duration: Duration, minimum: int = 0, tail: float = 1e-12, max_days: int = 400) -> np.ndarray:
+    """Probability that a duration lasts ``minimum + k`` whole days, ``k = 0, 1, ...``.
 
-    A mean of 0 gives same-day reports; a standard deviation of 0 a fixed delay of ``round(mean)`` days.
+    The duration is ``minimum + Y`` with ``Y`` gamma-distributed (mean ``mean_days - minimum``, standard
+    deviation ``duration.sd``), discretised with triangular weights (``P(k) = E[max(0, 1 - |Y - k|)]``), which
+    keeps the mean exactly. A standard deviation of 0 (or a mean at or below ``minimum``) gives a fixed
+    duration split between the two nearest days (at least ``minimum``).
+
+    Parameters
+    ----------
+    duration : Duration
+        Mean and standard deviation in days.
+    minimum : int
+        Shortest duration in days (1 for stays, 0 for delays).
+    tail : float
+        Share of the probability, and of the mean, beyond the last day that may be cut off (the kernel
+        is renormalised).
+    max_days : int
+        Longest kernel.
+
+    Returns
+    -------
+    ndarray, shape (n,)
+        Non-negative weights summing to 1.
+
+    Examples
+    --------
+    >>> from scenarios.config.health import Duration
+    >>> k = day_kernel(Duration(mean_days=9, sd_days=6.364), minimum=1)
+    >>> round(float(k @ (1 + np.arange(len(k)))), 6)
+    9.0
+    >>> day_kernel(Duration(mean_days=2.25, sd_days=0)).tolist()
+    [0.0, 0.0, 0.75, 0.25]
     """
-    w = np.zeros(max_days + 1)
-    mean, sd = cfg.delay_mean_days, cfg.delay_sd_days
-    if mean == 0 or sd == 0:
-        w[min(round(mean), max_days)] = 1.0
-        return w
+    mean = max(duration.mean_days - minimum, 0.0)
+    sd = duration.sd
+    # Below these a gamma is a point mass to within rounding (and its shape would overflow).
+    if mean < 1e-9 or sd < 1e-6 * mean:
+        lo = int(np.floor(mean))
+        w = np.zeros(lo + 2)
+        w[lo], w[lo + 1] = 1 - (mean - lo), mean - lo
+        return np.trim_zeros(w, "b")
     shape, scale = (mean / sd) ** 2, sd**2 / mean
-    cdf = stats.gamma.cdf(np.arange(max_days + 2), shape, scale=scale)
-    w = np.diff(cdf)
+    # Cut where the tail holds a share `tail` of the mean (size-biased gamma), not only of the probability.
+    last = int(min(max_days, np.ceil(stats.gamma.ppf(1 - tail, shape + 1, scale=scale)) + 2))
+    j = np.arange(last + 1, dtype=float)
+    cdf = lambda x: stats.gamma.cdf(x, shape, scale=scale)  # noqa: E731
+    part = lambda x: mean * stats.gamma.cdf(x, shape + 1, scale=scale)  # E[Y; Y <= x]  # noqa: E731
+    w = (
+        (part(j) - part(j - 1))
+        - (j - 1) * (cdf(j) - cdf(j - 1))
+        + (j + 1) * (cdf(j + 1) - cdf(j))
+        - (part(j + 1) - part(j))
+    )
+    w = np.clip(w, 0, None)
     return w / w.sum()
+
+
+def reporting_delay_weights(cfg: Reporting, max_days: int = 3650) -> np.ndarray:
+    """Probability that a report comes ``d`` days after onset, ``d = 0, 1, ...`` (at most ``max_days``).
+
+    The delay is gamma-distributed and discretised as the care module's delays (:func:`day_kernel`): the
+    configured mean is kept exactly and the weights change continuously with the standard deviation (0
+    gives a fixed delay, split between the two nearest days). Delays past ``max_days`` (ten years) are
+    cut off.
+
+    Examples
+    --------
+    >>> from scenarios.config import Reporting
+    >>> w = reporting_delay_weights(Reporting(delay_mean_days=2.0, delay_sd_days=1.0))
+    >>> round(float(w @ np.arange(len(w))), 9)
+    2.0
+    """
+    return day_kernel(Duration(mean_days=cfg.delay_mean_days, sd_days=cfg.delay_sd_days), max_days=max_days)

@@ -19,7 +19,7 @@ import numpy as np
 from .config import AGE_GROUPS, N_AGE, SETTINGS, find_province
 from .config import Population as PopulationConfig
 
-__all__ = ["Population", "build_population", "national_age_shares", "prem_contacts"]
+__all__ = ["Population", "build_population", "largest_remainder", "national_age_shares", "prem_contacts"]
 
 
 def _data(name: str):
@@ -89,7 +89,7 @@ class Population:
     province_code : str or None
         Code of the province (``VN91``) when the area is or lies in one.
     sizes : ndarray, shape (9,)
-        People in each 10-year band.
+        People in each 10-year band: whole numbers summing exactly to the configured total.
     contacts : dict of str to ndarray, shape (9, 9)
         Mean daily contacts of a person in band ``i`` with people in band ``j``, by setting; reciprocal:
         ``sizes[i] * C[i, j] == sizes[j] * C[j, i]``.
@@ -116,6 +116,25 @@ class Population:
         return sum(multipliers.get(s, 1.0) * c for s, c in self.contacts.items())
 
 
+def largest_remainder(x: np.ndarray, total: int) -> np.ndarray:
+    """Round non-negative ``x`` to integers summing to ``total``, each within 1 of ``x * total / sum``.
+
+    Examples
+    --------
+    >>> largest_remainder(np.array([0.2, 0.3, 0.5]), 7).tolist()
+    [1, 2, 4]
+    """
+    x = np.asarray(x, dtype=float)
+    if total <= 0 or x.sum() <= 0:
+        return np.zeros(x.shape, dtype=np.int64)
+    exact = x / x.sum() * total
+    out = np.floor(exact).astype(np.int64)
+    rest = total - out.sum()
+    if rest > 0:
+        out.flat[np.argsort(-(exact - out).ravel(), kind="stable")[:rest]] += 1
+    return out
+
+
 def _reciprocal(c: np.ndarray, sizes: np.ndarray) -> np.ndarray:
     total = c * sizes[:, None]
     return (total + total.T) / 2 / sizes[:, None]
@@ -124,9 +143,11 @@ def _reciprocal(c: np.ndarray, sizes: np.ndarray) -> np.ndarray:
 def build_population(cfg: PopulationConfig) -> Population:
     """Build the population of a config: size, age structure and contact matrices."""
     province = find_province(cfg.province) if cfg.province else None
-    total = cfg.total if cfg.total is not None else province.population
+    total = cfg.people
     shares = np.array(cfg.age_shares) if cfg.age_shares is not None else national_age_shares()
-    sizes = total * shares
+    # Whole people per band, so the configured total is kept exactly (rates per 100,000 tie exactly).
+    sizes = largest_remainder(shares, int(total)).astype(float)
+    shares = sizes / sizes.sum()
     name = cfg.name or (province.name_vi if province else "population")
     code = province.code if province else None
     if cfg.contacts == "homogeneous":

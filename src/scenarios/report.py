@@ -35,7 +35,7 @@ import xarray as xr
 from . import plots
 from .indicators import crossings, write_crossings
 from .plots import Lang, format_date, format_number
-from .results import current_umask, over_ages, read_netcdf, write_atomic
+from .results import ResultsError, current_umask, over_ages, read_netcdf, swap_into_place, write_atomic
 
 __all__ = ["REPORT_DIR", "ReportError", "crossings_table", "key_numbers", "write_report"]
 
@@ -363,6 +363,8 @@ def _load(run_dir: Path) -> xr.Dataset:
         )
     try:
         return read_netcdf(results)
+    except ResultsError as e:
+        raise ReportError(str(e)) from None
     except (OSError, ValueError, TypeError) as e:
         raise ReportError(f"{results}: cannot be read as results ({e})") from None
 
@@ -444,7 +446,7 @@ def write_report(
         title = {"vi": "Phụ lục", "en": "Annex"}[lang] + f": {ds.attrs.get('scenario_name', '')}"
         write_atomic(tmp / "annex.pdf", lambda path: _annex(path, pages, title))
         os.chmod(tmp, 0o777 & ~current_umask())
-        _swap_into_place(tmp, final)
+        swap_into_place(tmp, final)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
@@ -457,20 +459,3 @@ def _annex(path: Path, pages: list, title: str) -> None:
     with plots._rc(), PdfPages(path, metadata={"Title": title, "Creator": "scenarios (matplotlib)"}) as pdf:
         for fig in pages:
             pdf.savefig(fig)
-
-
-def _swap_into_place(tmp: Path, final: Path) -> None:
-    """Rename the finished folder ``tmp`` to ``final``, replacing an earlier one only after that works."""
-    old = None
-    if final.exists():
-        old = Path(tempfile.mkdtemp(prefix=f".{REPORT_DIR}.", suffix=".old", dir=final.parent))
-        os.rmdir(old)
-        os.rename(final, old)
-    try:
-        os.rename(tmp, final)
-    except OSError:
-        if old is not None:
-            os.rename(old, final)
-        raise
-    if old is not None:
-        shutil.rmtree(old, ignore_errors=True)

@@ -8,9 +8,11 @@ stocks at the end of a day). ``time`` holds calendar dates; ``day`` (days since 
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import os
+import shutil
 import tempfile
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -18,7 +20,17 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
-__all__ = ["VARIABLES", "Recorder", "over_ages", "write_atomic", "write_netcdf", "read_netcdf"]
+__all__ = [
+    "VARIABLES",
+    "Recorder",
+    "ResultsError",
+    "output_folder",
+    "over_ages",
+    "read_netcdf",
+    "swap_into_place",
+    "write_atomic",
+    "write_netcdf",
+]
 
 FLOW, STOCK = "time: sum", "time: point"
 
@@ -416,15 +428,134 @@ def write_atomic(path: str | Path, write: Callable[[Path], None]) -> Path:
     return path
 
 
+class ResultsError(ValueError):
+    """A file that is not, or is no longer, a results file written by :func:`write_netcdf`."""
+
+
+# Attributes every run writes (simulate.run, ensemble.sweep); a file without them is not our results.
+_REQUIRED_ATTRS = ("engine", "population_total", "start_date", "version")
+
+
+def _digest(ds: xr.Dataset) -> str:
+    """SHA-256 of every numeric or date variable and every text attribute, to tell a damaged file."""
+    h = hashlib.sha256()
+    for name in sorted(map(str, ds.variables)):
+        values = np.asarray(ds.variables[name].values)
+        if values.dtype.kind in "fiub":
+            h.update(name.encode() + np.ascontiguousarray(values, dtype=float).tobytes())
+        elif values.dtype.kind == "M":
+            h.update(name.encode() + np.ascontiguousarray(values.astype("datetime64[ns]").view(np.int64)).tobytes())
+    for key in sorted(ds.attrs):
+        if key != "data_sha256" and isinstance(ds.attrs[key], str):
+            h.update(key.encode() + ds.attrs[key].encode("utf-8", "surrogatepass"))
+    return h.hexdigest()
+
+
 def write_netcdf(ds: xr.Dataset, path: str | Path) -> Path:
-    """Write ``ds`` as NetCDF (scipy backend: no native library needed), atomically."""
+    """Write ``ds`` as NetCDF (scipy backend: no native library needed), atomically, with a checksum."""
+    ds = ds.assign_attrs(data_sha256=_digest(ds))
     return write_atomic(path, lambda tmp: ds.to_netcdf(tmp, engine="scipy"))
 
 
 def read_netcdf(path: str | Path) -> xr.Dataset:
-    """Read a results file written by :func:`write_netcdf` into memory."""
-    with xr.open_dataset(path, engine="scipy") as ds:
-        return ds.load()
+    """Read a results file written by :func:`write_netcdf` into memory.
+
+    Raises
+    ------
+    ResultsError
+        The file is not NetCDF, is truncated or damaged (its checksum does not match), or was not written by
+        ``scenarios``; the message names the file and what is wrong.
+    """
+    try:
+        with xr.open_dataset(path, engine="scipy") as ds:
+            ds = ds.load()
+    except OSError:
+        raise
+    except Exception as e:  # scipy's reader fails in many ways on damaged bytes
+        why = f"{type(e).__name__}: {e}"
+        raise ResultsError(f"{path}: not a readable NetCDF file, truncated or damaged ({why})") from None
+    missing = [a for a in _REQUIRED_ATTRS if a not in ds.attrs]
+    if missing:
+        raise ResultsError(f"{path}: not a results file written by scenarios (no attribute {', '.join(missing)})")
+    if "data_sha256" in ds.attrs and ds.attrs["data_sha256"] != _digest(ds):
+        raise ResultsError(f"{path}: damaged: its contents do not match the checksum written with them")
+    return ds
+
+
+def swap_into_place(tmp: Path, final: Path) -> None:
+    """Rename the finished folder ``tmp`` to ``final``, replacing an earlier one only after that works."""
+    old = None
+    if final.exists():
+        old = Path(tempfile.mkdtemp(prefix=f".{final.name}.{os.getpid()}.", suffix=".old", dir=final.parent))
+        os.rmdir(old)
+        os.rename(final, old)
+    try:
+        os.rename(tmp, final)
+    except OSError:
+        if old is not None:
+            os.rename(old, final)
+        raise
+    if old is not None:
+        shutil.rmtree(old, ignore_errors=True)
+
+
+def _remove_stale(final: Path) -> None:
+    """Remove temporaries that killed runs left beside ``final`` (their process is gone)."""
+    for p in final.parent.glob(f".{final.name}.*"):
+        parts = p.name.split(".")
+        if p.suffix in (".tmp", ".old") and len(parts) > 3 and parts[2].isdigit() and not _alive(int(parts[2])):
+            shutil.rmtree(p, ignore_errors=True) if p.is_dir() else p.unlink(missing_ok=True)
+
+
+def _alive(pid: int) -> bool:
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:
+        return True
+    return True
+
+
+@contextmanager
+def output_folder(final: str | Path, ours: set[str]) -> Iterator[Path]:
+    """Yield an empty temporary folder beside ``final``; on success it replaces ``final`` in one rename.
+
+    So a run's outputs are one set: a failure or a kill leaves the earlier set whole, and a reader never sees
+    new results beside old tables. Temporaries left by killed runs are removed first.
+
+    Parameters
+    ----------
+    final : path
+        The output folder.
+    ours : set of str
+        Names ``final`` may hold: it is replaced whole, so a folder holding anything else is refused.
+
+    Raises
+    ------
+    ResultsError
+        ``final`` holds files that ``scenarios`` did not write.
+    """
+    final = Path(final)
+    final.parent.mkdir(parents=True, exist_ok=True)
+    _remove_stale(final)
+    if final.exists():
+        other = sorted(p.name for p in final.iterdir() if p.name not in ours and p.suffix not in (".tmp", ".old"))
+        if not final.is_dir() or other:
+            raise ResultsError(
+                f"{final}: holds files scenarios did not write ({', '.join(other) or 'not a folder'}); "
+                "the output folder is replaced whole, so give a new or empty folder with --out"
+            )
+    tmp = Path(tempfile.mkdtemp(prefix=f".{final.name}.{os.getpid()}.", suffix=".tmp", dir=final.parent))
+    try:
+        yield tmp
+        os.chmod(tmp, 0o777 & ~current_umask())  # mkdtemp makes 0700
+        swap_into_place(tmp, final)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -468,8 +599,6 @@ def create_zarr_store(
     attrs : mapping
         Attributes of the store (sweep provenance, threshold set...).
     """
-    import shutil
-
     import dask.array as da
     import zarr
 

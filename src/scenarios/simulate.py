@@ -22,7 +22,7 @@ from .policy import build_policy_engine
 from .population import Population, build_population
 from .results import Recorder
 
-__all__ = ["run", "EngineName", "contact_multipliers", "imported_infections"]
+__all__ = ["run", "EngineName", "contact_multipliers", "imported_infections", "prepare"]
 
 EngineName = Literal["seir", "abm"]
 SeedLike = int | np.random.SeedSequence | np.random.Generator | None
@@ -109,6 +109,18 @@ class Reporter:
         return self.pending[day]
 
 
+def prepare(config: Config) -> tuple[Population, Disease]:
+    """Build the population and the disease arrays of a config (what ``validate`` checks beyond the schema).
+
+    Raises
+    ------
+    ConfigError
+        When the config validates but cannot be run (e.g. an Rt that no transmission rate reaches).
+    """
+    population = build_population(config.population)
+    return population, build_disease(config, population, contact_multipliers(config, config.scenario.start_date))
+
+
 def _engine(name: str, config: Config, population: Population, disease: Disease, rng: np.random.Generator) -> Engine:
     if name == "seir":
         return CompartmentalEngine(config, population, disease, rng)
@@ -157,8 +169,7 @@ def run(
     rngs, entropy = _streams(seed)
     n_days = config.scenario.horizon_days
     start = config.scenario.start_date
-    population = build_population(config.population)
-    disease = build_disease(config, population, contact_multipliers(config, start))
+    population, disease = prepare(config)
     model = _engine(engine, config, population, disease, rngs["engine"])
     # Deterministic engines get expected values downstream too.
     stream = {k: (g if model.stochastic else None) for k, g in rngs.items()}

@@ -52,7 +52,7 @@ import xarray as xr
 from pydantic import BaseModel, ConfigDict, Field
 
 from .config import Config, ConfigError, apply_overrides, dotted_keys, find_province, load_config
-from .config.provinces import province_names
+from .config.provinces import province_candidates, province_names
 from .ensemble import VARY_TAG, _check_vary, _draw, _field
 from .indicators import threshold_set_of
 
@@ -206,10 +206,10 @@ def _flat_vary(data: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
 def _area(path: Path, where: str, key: str) -> Any:
     province = find_province(key)
     if province is None:
-        allowed = ", ".join(province_names())
-        raise ConfigError(
-            [f"{path}: {where}: unknown province {key!r}; allowed: a code VN01..VN96 or one of {allowed}"]
-        )
+        near = province_candidates(key)
+        allowed = f"did you mean {', '.join(near)}?" if near else "allowed: a code VN01..VN96 or one of "
+        allowed += "" if near else ", ".join(province_names())
+        raise ConfigError([f"{path}: {where}: unknown province {key!r}; {allowed}"])
     return province
 
 

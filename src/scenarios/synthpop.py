@@ -42,7 +42,7 @@ import numpy as np
 
 from .config import N_AGE, SETTINGS
 from .config.abm import AgentBased
-from .population import Population
+from .population import Population, largest_remainder
 
 __all__ = [
     "GROUP_SETTINGS",
@@ -189,19 +189,6 @@ def groupmate_counts(groups: Groups, band: np.ndarray) -> np.ndarray:
     return np.divide(pairs, n[:, None], out=np.zeros_like(pairs), where=n[:, None] > 0)
 
 
-def _largest_remainder(x: np.ndarray, total: int) -> np.ndarray:
-    """Round non-negative ``x`` to integers summing to ``total``, each within 1 of ``x * total / sum``."""
-    x = np.asarray(x, dtype=float)
-    if total <= 0 or x.sum() <= 0:
-        return np.zeros(x.shape, dtype=np.int64)
-    exact = x / x.sum() * total
-    out = np.floor(exact).astype(np.int64)
-    rest = total - out.sum()
-    if rest > 0:
-        out.flat[np.argsort(-(exact - out).ravel(), kind="stable")[:rest]] += 1
-    return out
-
-
 def _ipf(seed: np.ndarray, rows: np.ndarray, cols: np.ndarray, iterations: int = 200) -> np.ndarray:
     """Fit a non-negative matrix to row and column sums (iterative proportional fitting)."""
     m = seed + 1e-9 * seed.max(initial=1.0) * ((rows[:, None] > 0) & (cols[None, :] > 0))
@@ -215,7 +202,7 @@ def _ipf(seed: np.ndarray, rows: np.ndarray, cols: np.ndarray, iterations: int =
 
 def _ages(population: Population, pop_scale: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
     n_total = int(round(population.total / pop_scale))
-    per_band = _largest_remainder(population.sizes, n_total)
+    per_band = largest_remainder(population.sizes, n_total)
     band = np.repeat(np.arange(N_AGE, dtype=np.int8), per_band)
     width = np.where(np.arange(N_AGE) == N_AGE - 1, _OLDEST - 10 * (N_AGE - 1), 10)
     age = 10 * band.astype(np.int64) + np.floor(rng.random(len(band)) * width[band]).astype(np.int64)
@@ -257,7 +244,7 @@ def _households(
     for i in range(N_AGE):
         k = int(rows[i])
         if k:
-            block = np.repeat(np.arange(N_AGE), _largest_remainder(joint[i], k))
+            block = np.repeat(np.arange(N_AGE), largest_remainder(joint[i], k))
             wanted[order[start : start + k]] = rng.permutation(block)
         start += k
     # Match slots to people of the wanted band; rounding leftovers are matched at random.

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import datetime as dt
+import math
+import typing
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
-__all__ = ["StrictModel", "ContactScaling", "param", "AGE_GROUPS", "N_AGE", "SETTINGS"]
+__all__ = ["StrictModel", "ContactScaling", "param", "AGE_GROUPS", "N_AGE", "SETTINGS", "MAX_NUMBER", "DATE_RANGE"]
 
 # Ten-year bands: the resolution of every severity table we cite (parameters.md section 1).
 AGE_GROUPS: tuple[str, ...] = ("0-9", "10-19", "20-29", "30-39", "40-49", "50-59", "60-69", "70-79", "80+")
@@ -15,10 +18,68 @@ N_AGE = len(AGE_GROUPS)
 SETTINGS: tuple[str, ...] = ("home", "school", "work", "community")
 
 
-class StrictModel(BaseModel):
-    """Frozen model that rejects unknown keys, so a typo in a TOML file fails with its path."""
+# Largest magnitude any number in a config may take (fields may set tighter bounds): counts beyond it have no
+# meaning for a province and overflow the engines' integer arithmetic.
+MAX_NUMBER = 1e9
+# Dates the results' calendar (datetime64[ns], 1678-2262) holds with a ten-year horizon to spare.
+DATE_RANGE = (dt.date(1900, 1, 1), dt.date(2200, 12, 31))
 
-    model_config = ConfigDict(extra="forbid", frozen=True, validate_default=True)
+
+def _types_in(annotation: Any) -> set[Any]:
+    """Plain types an annotation admits, through ``Optional``, unions, tuples, ``Annotated`` and ``Literal``."""
+    if typing.get_origin(annotation) is typing.Literal:
+        return {type(a) for a in typing.get_args(annotation)}
+    args = typing.get_args(annotation)
+    if not args:
+        return {annotation}
+    out: set[Any] = set()
+    for a in args[:1] if typing.get_origin(annotation) is typing.Annotated else args:
+        out |= _types_in(a)
+    return out
+
+
+def _plain_number(value: Any, admits: set[Any]) -> None:
+    """Raise ValueError unless ``value`` is a finite, bounded int or float (not a boolean nor text)."""
+    if isinstance(value, bool):
+        if bool not in admits:
+            raise ValueError(f"expected a number, got the boolean {str(value).lower()}")
+    elif isinstance(value, str):
+        if str not in admits:
+            raise ValueError(f"expected a number, got the text {value!r}")
+    elif isinstance(value, int | float):
+        if not math.isfinite(value):
+            raise ValueError(f"expected a finite number, got {value}")
+        if abs(value) > MAX_NUMBER:
+            raise ValueError(f"must be at most {MAX_NUMBER:.0e} in magnitude, got {value:.6g}")
+
+
+class StrictModel(BaseModel):
+    """Frozen model that rejects unknown keys, so a typo in a TOML file fails with its path.
+
+    Numbers must be plain: booleans and text are refused where a number belongs (pydantic would read
+    ``true`` as 1 and ``"10"`` as 10), and so are infinities, NaN and magnitudes above :data:`MAX_NUMBER`.
+    Dates lie in :data:`DATE_RANGE`.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True, validate_default=True, allow_inf_nan=False)
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _numbers_are_numbers(cls, value: Any, info: ValidationInfo) -> Any:
+        field = cls.model_fields.get(info.field_name or "")
+        admits = _types_in(field.annotation) if field is not None else set()
+        if not admits & {int, float}:
+            return value
+        for item in value if isinstance(value, list | tuple) else (value,):
+            _plain_number(item, admits)
+        return value
+
+    @field_validator("*", mode="after")
+    @classmethod
+    def _dates_in_range(cls, value: Any) -> Any:
+        if isinstance(value, dt.date) and not DATE_RANGE[0] <= value <= DATE_RANGE[1]:
+            raise ValueError(f"dates must lie between {DATE_RANGE[0]} and {DATE_RANGE[1]}, got {value}")
+        return value
 
 
 def param(default: Any = ..., *, units: str, source: str, description: str, **constraints: Any) -> Any:

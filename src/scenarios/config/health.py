@@ -41,7 +41,7 @@ _SQUIRE_DUR = "squire default_durations (parameters.md s.2); Erlang-2 as squire 
 class Duration(StrictModel):
     """A delay or a length of stay: a gamma distribution given by its mean and standard deviation.
 
-    It is discretised to whole days preserving the mean exactly (see :func:`scenarios.care.day_kernel`);
+    It is discretised to whole days preserving the mean exactly (see :func:`scenarios.disease.day_kernel`);
     ``sd_days = 0`` gives a fixed duration (split between the two nearest whole days). Omitting
     ``sd_days`` gives squire's Erlang-2 shape (``mean / sqrt(2)``), so ``{mean_days = 12}`` is enough.
     """

@@ -33,7 +33,7 @@ def _read(path: Path, chain: tuple[Path, ...]) -> tuple[dict[str, Any], dict[str
     if not path.is_file():
         raise ConfigError([f"{path}: file not found ({where})"])
     try:
-        text = path.read_text(encoding="utf-8")
+        text = path.read_text(encoding="utf-8-sig")  # a BOM (some Windows editors write one) is not TOML
         data = tomllib.loads(text)
     except UnicodeDecodeError as e:
         raise ConfigError([f"{path}: not UTF-8 text ({e.reason})"]) from None
@@ -46,7 +46,7 @@ def _read(path: Path, chain: tuple[Path, ...]) -> tuple[dict[str, Any], dict[str
     if not isinstance(parent, str):
         raise ConfigError([f"{path}: extends: must be a file name (string), got {parent!r}"])
     base, base_origin, texts = _read((path.parent / parent).resolve(), (*chain, path))
-    return _merge(base, data), base_origin | origin, [*texts, (path, text)]
+    return _merge(base, data, str(path)), base_origin | origin, [*texts, (path, text)]
 
 
 def _leaves(data: Mapping[str, Any], prefix: tuple = ()) -> list[tuple]:
@@ -59,12 +59,35 @@ def _leaves(data: Mapping[str, Any], prefix: tuple = ()) -> list[tuple]:
     return out
 
 
-def _merge(base: Mapping[str, Any], top: Mapping[str, Any]) -> dict[str, Any]:
-    """Deep-merge tables; anything else (numbers, lists, arrays of tables) in ``top`` replaces ``base``."""
+def _merge(base: Mapping[str, Any], top: Mapping[str, Any], where: str = "overrides") -> dict[str, Any]:
+    """Deep-merge tables; anything else (numbers, lists, arrays of tables) in ``top`` replaces ``base``.
+
+    A table with whole-number keys merged onto an array of tables edits its items (``policies.0.delay_days``).
+    """
     out = dict(base)
     for k, v in top.items():
-        out[k] = _merge(out[k], v) if isinstance(v, Mapping) and isinstance(out.get(k), Mapping) else v
+        old = out.get(k)
+        if isinstance(v, Mapping) and isinstance(old, Mapping):
+            out[k] = _merge(old, v, where)
+        elif isinstance(v, Mapping) and isinstance(old, list | tuple) and v and all(str(i).isdigit() for i in v):
+            missing = [i for i in v if not _index(i, old)]
+            if missing:
+                raise ConfigError([f"{where}: {k}.{missing[0]}: no such item ({k} has {len(old)}, numbered from 0)"])
+            items = list(old)
+            for i, item in v.items():
+                j = int(i)
+                items[j] = (
+                    _merge(items[j], item) if isinstance(item, Mapping) and isinstance(items[j], Mapping) else item
+                )
+            out[k] = items
+        else:
+            out[k] = v
     return out
+
+
+def _index(key: Any, items: list | tuple) -> bool:
+    """Whether ``key`` is a whole number indexing ``items`` (as ``--set policies.0.delay_days=3`` writes)."""
+    return isinstance(key, str) and key.isdigit() and int(key) < len(items)
 
 
 def _nest(overrides: Mapping[str, Any]) -> dict[str, Any]:
@@ -121,26 +144,54 @@ def _submodel(annotation: Any) -> type[BaseModel] | None:
 
 def _describe(err: Mapping[str, Any], origin: Mapping[tuple, Path], top: str) -> str:
     loc = tuple(err["loc"])
-    field = ".".join(str(p) for p in loc) or "(top level)"
-    keys = [k for k in origin if k[: len(loc)] == loc] if loc else []
-    source = origin.get(loc) or (origin[keys[0]] if keys else None) or top
     msg = err["msg"].removeprefix("Value error, ")
+    head, sep, rest = msg.partition(": ")
+    if not loc and sep and "." in head and " " not in head:
+        # A check across sections names its field first ("variants.new.imported_per_day: ..."): blame its file.
+        loc, msg = tuple(head.split(".")), rest
+    field = ".".join(str(p) for p in loc) or "(top level)"
+    source = _source(tuple(str(p) for p in loc), msg, origin) or top
     if err["type"] == "extra_forbidden":
         owner = _model_at(Config, loc[:-1])
         allowed = ", ".join(owner.model_fields) if owner else "?"
         msg = f"unknown key; allowed here: {allowed}"
     elif err["type"] == "missing":
         msg = "required field is missing"
-    elif "input" in err and not isinstance(err["input"], Mapping):
+    elif "input" in err and not isinstance(err["input"], Mapping) and "got " not in msg:
         msg += f" (got {err['input']!r})"
     return f"{source}: {field}: {msg}"
+
+
+def _source(loc: tuple[str, ...], msg: str, origin: Mapping[tuple, Path | str]) -> Path | str | None:
+    """Return the file (or ``--set``) that wrote the value at ``loc``.
+
+    The value itself, else the closest enclosing key that was written whole (an array of tables), else, for a
+    check on a whole table, the file that wrote a key the message names (or the last file that wrote any).
+    """
+    for i in range(len(loc), 0, -1):
+        if loc[:i] in origin:
+            return origin[loc[:i]]
+    keys = [k for k in origin if k[: len(loc)] == loc and len(k) > len(loc)]
+    named = [k for k in keys if k[len(loc)] in msg]
+    return origin[(named or keys)[-1]] if keys else None
 
 
 def _validate(data: Mapping[str, Any], origin: Mapping[tuple, Path | str], top: str) -> Config:
     try:
         return Config.model_validate(data)
     except pydantic.ValidationError as e:
-        raise ConfigError([_describe(err, origin, top) for err in e.errors()]) from None
+        errors = e.errors()
+    # A bad item of a fixed-length list also fails the length check (it was dropped): report the item only.
+    inner = [tuple(err["loc"]) for err in errors]
+    errors = [
+        err
+        for err in errors
+        if not (
+            err["type"] in ("too_short", "too_long")
+            and any(len(x) > len(err["loc"]) and x[: len(err["loc"])] == tuple(err["loc"]) for x in inner)
+        )
+    ]
+    raise ConfigError([_describe(err, origin, top) for err in errors]) from None
 
 
 def dotted_keys(overrides: Mapping[str, Any]) -> set[str]:
@@ -166,7 +217,7 @@ def apply_overrides(config: Config, overrides: Mapping[str, Any], where: str = "
         One line per problem, naming ``where`` and the field.
     """
     nested = _nest(overrides)
-    data = _merge(config.model_dump(exclude_unset=True), nested)
+    data = _merge(config.model_dump(exclude_unset=True), nested, where)
     new = _validate(data, {key: where for key in _leaves(nested)}, config.provenance.get("config_path") or "config")
     prov = config.provenance
     earlier = json.loads(prov.get("overrides") or "{}")
@@ -202,7 +253,7 @@ def load_config(path: str | Path, overrides: Mapping[str, Any] | None = None) ->
     data, origin, texts = _read(path, ())
     if overrides:
         nested = _nest(overrides)
-        data = _merge(data, nested)
+        data = _merge(data, nested, "--set")
         origin |= {key: Path("--set") for key in _leaves(nested)}
     config = _validate(data, origin, str(path))
     return config.with_provenance(texts, dict(overrides or {}), path)

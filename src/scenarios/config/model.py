@@ -10,10 +10,10 @@ import datetime as dt
 import math
 from typing import Annotated, Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, ValidationInfo, field_validator, model_validator
 
 from .base import N_AGE, ContactScaling, StrictModel, param
-from .provinces import find_province, province_names
+from .provinces import find_province, province_candidates, province_names
 
 __all__ = [
     "Scenario",
@@ -29,6 +29,17 @@ __all__ = [
 
 Fraction = Annotated[float, Field(ge=0.0, le=1.0)]
 ByAge = Annotated[tuple[Fraction, ...], Field(min_length=N_AGE, max_length=N_AGE)]
+
+
+def at_least_a_day(value: float, name: str, alternative: str = "") -> float:
+    """Refuse a mean duration under one day: a daily model cannot resolve it (and the ODE becomes stiff)."""
+    if value < 1:
+        extra = f" ({alternative})" if alternative else ""
+        raise ValueError(
+            f"must be at least 1 day{extra}: the model advances one day at a time, so shorter "
+            f"periods are not meaningful (got {value:g})"
+        )
+    return value
 
 
 def _by_age(values: list[float]) -> tuple[float, ...]:
@@ -70,6 +81,7 @@ class Population(StrictModel):
         source="data/vietnam/provinces_34_2025_boundaries.csv (WorldPop 2020) when a province is given",
         description="Total population; overrides the province's figure (e.g. a small area within it).",
         gt=0,
+        le=200_000_000,
     )
     name: str | None = Field(None, description="Display name of the area; defaults to the province's name.")
     age_shares: ByAge | None = param(
@@ -91,6 +103,11 @@ class Population(StrictModel):
         if self.province is None and self.total is None:
             raise ValueError("give 'province' (code or name) or 'total' (number of people), or both")
         if self.province is not None and find_province(self.province) is None:
+            near = province_candidates(self.province)
+            if near:
+                raise ValueError(
+                    f"province {self.province!r} is ambiguous or incomplete; did you mean: " + ", ".join(near)
+                )
             raise ValueError(
                 f"unknown province {self.province!r}; allowed: a code VN01..VN96 or one of "
                 + ", ".join(province_names())
@@ -98,6 +115,11 @@ class Population(StrictModel):
         if self.age_shares is not None and not math.isclose(sum(self.age_shares), 1.0, abs_tol=1e-6):
             raise ValueError(f"age_shares must sum to 1 (they sum to {sum(self.age_shares):.6g})")
         return self
+
+    @property
+    def people(self) -> int:
+        """Total population: ``total`` when given, else the province's figure."""
+        return self.total if self.total is not None else find_province(self.province).population
 
 
 class Disease(StrictModel):
@@ -145,6 +167,11 @@ class Disease(StrictModel):
         source="squire default_probs: IHR x P(ICU|hosp), 10-year bands (parameters.md s.1)",
         description="Probability per infection of needing ICU (tier 3), by age.",
     )
+
+    @field_validator("latent_days", "infectious_days")
+    @classmethod
+    def _at_least_a_day(cls, value: float, info: ValidationInfo) -> float:
+        return at_least_a_day(value, info.field_name)
 
     @model_validator(mode="after")
     def _check(self) -> Disease:
@@ -327,6 +354,11 @@ class Immunity(StrictModel):
         description="Mean time until protection drops to the waned level; omit or 0 for no waning.",
         ge=0,
     )
+
+    @field_validator("waning_days")
+    @classmethod
+    def _waning_at_least_a_day(cls, value: float | None) -> float | None:
+        return value if not value else at_least_a_day(value, "waning_days", "or 0 for no waning")
 
     @model_validator(mode="after")
     def _check(self) -> Immunity:

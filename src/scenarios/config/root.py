@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from pydantic import PrivateAttr
+from pydantic import PrivateAttr, model_validator
 
 from .abm import AgentBased
 from .base import StrictModel
@@ -36,6 +36,19 @@ class Config(StrictModel):
     oxygen: Oxygen = Oxygen()
 
     _provenance: dict[str, Any] = PrivateAttr(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _within_population(self) -> Config:
+        people = self.population.people
+        counts = {"variants.resident.initial_infections": self.variants.resident.initial_infections}
+        if self.variants.new is not None:
+            counts["variants.new.imported_per_day"] = self.variants.new.imported_per_day
+        if self.abm.pop_scale != "auto":
+            counts["abm.pop_scale"] = self.abm.pop_scale
+        for key, value in counts.items():
+            if value > people:
+                raise ValueError(f"{key}: {value:g} exceeds the population ({people:,} people)")
+        return self
 
     def with_provenance(self, texts: list[tuple[Path, str]], overrides: dict[str, Any], path: Path) -> Config:
         """Attach the source texts (base first) and overrides this config was built from."""

@@ -33,7 +33,7 @@ import numpy as np
 
 from ..config import N_AGE, SETTINGS, Config
 from ..disease import DOSE3, WANED, Disease, spectral_radius
-from ..population import Population
+from ..population import Population, largest_remainder
 from ..synthpop import GROUP_SETTINGS, SyntheticPopulation, build_synthetic_population
 from .base import DayFlows, DayInputs
 
@@ -215,10 +215,7 @@ class EpidemicModel(mesa.Model):
             lo, hi = self.synth.band_start[a], self.synth.band_start[a + 1]
             if hi == lo or init[:, a].sum() <= 0:
                 continue
-            exact = init[:, a] / init[:, a].sum() * (hi - lo)
-            k = np.floor(exact).astype(np.int64)
-            rest = (hi - lo) - k.sum()
-            k[np.argsort(-(exact - k), kind="stable")[:rest]] += 1
+            k = largest_remainder(init[:, a], hi - lo)
             stratum[lo:hi] = self.rng.permutation(np.repeat(np.arange(self.n_stratum), k)).astype(np.int8)
         return stratum
 
@@ -310,7 +307,9 @@ class EpidemicModel(mesa.Model):
         self._schedule_waning(agents[self.disease.wanes[to]], self.day)
 
     def _waning(self) -> None:
-        agents = self._pop_due("wane", self.day)
+        # An agent re-scheduled (reinfected and recovered, or boosted) can land in the same day's bucket twice
+        # with a matching wane_day; count it once.
+        agents = np.unique(self._pop_due("wane", self.day))
         agents = agents[(self.wane_day[agents] == self.day) & (self.state[agents] == SUSCEPTIBLE)]
         agents = agents[self.disease.wanes[self.stratum[agents]]]
         self.wane_day[agents] = _NO_DAY
