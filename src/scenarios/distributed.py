@@ -279,7 +279,7 @@ def dask_client(workers: int | None = None, scheduler: str | None = None) -> Ite
     ----------
     workers : int, optional
         Start a ``LocalCluster`` of this many single-threaded worker processes on this machine (bound to
-        127.0.0.1, no dashboard), closed on exit.
+        127.0.0.1, dashboard on a free port), closed on exit.
     scheduler : str, optional
         Address of a running scheduler, e.g. ``tcp://10.0.0.5:8786`` (``dask scheduler``/``dask worker``,
         or dask-jobqueue on Slurm). Its workers must have ``scenarios`` installed.
@@ -303,7 +303,7 @@ def dask_client(workers: int | None = None, scheduler: str | None = None) -> Ite
             threads_per_worker=1,
             processes=True,
             host="127.0.0.1",
-            dashboard_address=None,
+            dashboard_address="127.0.0.1:0",  # any free port: None means the default 8787, maybe taken
             silence_logs=logging.ERROR,
         )
     with cluster, Client(cluster) as client:
