@@ -316,3 +316,17 @@ def test_out_that_is_not_a_sweep_store_is_refused_untouched(tmp_path, capsys):
     code, _, err = _main(["sweep", path, "--out", tmp_path / "out.zarr"], capsys)
     assert code == 2 and "out.zarr: exists and is not a sweep store" in err
     assert [p.name for p in (tmp_path / "out.zarr").iterdir()] == ["notes.txt"]
+
+
+def test_vary_whole_number_range_draws_whole_numbers(tmp_path):
+    body = (
+        'base = "base.toml"\nreplicates = 5\nseed = 3\n[vary]\n'
+        '"variants.new.imported_per_day" = {low = 5, high = 20}\n'
+        '"variants.new.immune_escape" = {choice = [0.4, 0.6]}\n'
+    )
+    sweep = load_sweep(_write(tmp_path, body))
+    draws = [sweep.draws(r) for r in range(5)]
+    assert all(isinstance(d["variants.new.imported_per_day"], int) for d in draws)
+    assert all(5 <= d["variants.new.imported_per_day"] <= 20 for d in draws)
+    assert {d["variants.new.immune_escape"] for d in draws} <= {0.4, 0.6}
+    assert len({d["variants.new.imported_per_day"] for d in draws}) > 1

@@ -13,8 +13,8 @@ Example (see also ``configs/sweeps/new_variant_provinces.toml``)::
     engine = "seir"
     seed = 0
 
-    [configs]                               # a province's own config, when it has one
-    "Hà Nội" = "../ha_noi_new_variant.toml"
+    [configs]                               # a province's own config, when it has one (same dates,
+    "Cần Thơ" = "can_tho_new_variant.toml"  # variants, criteria and policies as the others)
 
     [whatifs.baseline]                      # named what-ifs: dotted-key overrides (none = the config as is)
     [whatifs."escape 0.8"]
@@ -61,8 +61,8 @@ __all__ = ["Sweep", "SweepFile", "load_sweep"]
 
 class _Range(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
-    low: float
-    high: float
+    low: int | float  # two whole numbers draw whole numbers (as scenarios.sweep)
+    high: int | float
 
 
 class _Choice(BaseModel):
