@@ -22,6 +22,7 @@ On a shared machine the absolute numbers move with the load (printed with ``upti
 from __future__ import annotations
 
 import argparse
+import os
 import resource
 import shutil
 import signal
@@ -72,6 +73,16 @@ class PeakRSS:
     @property
     def mb(self) -> float:
         return self.peak - self.base
+
+
+def _cpu() -> float:
+    """User and system CPU seconds of this process so far."""
+    t = os.times()
+    return t.user + t.system
+
+
+def _workers_cpu(client) -> float:
+    return sum(client.run(_cpu).values()) if client is not None else 0.0
 
 
 def _sizes(path: Path) -> tuple[int, int]:
@@ -128,18 +139,23 @@ def main() -> None:
 
         runs = [("store, in-process", sweep, None), ("store, 1 worker", sweep, 1), ("store, 2 workers", sweep, 2)]
         runs.append(("store, 2 workers, 1/4 cells", quarter, 2))
-        stores = {}
+        stores, cpu = {}, {}
         for label, spec, workers in runs:
             store = folder / (label.replace(" ", "_").replace(",", "").replace("/", "_") + ".zarr")
             with dask_client(workers=workers) as client:
                 if client is not None:  # warm the workers (imports) outside the timing
                     client.run(lambda: __import__("scenarios.simulate"))
+                workers_cpu = _workers_cpu(client)
+                client_cpu = _cpu()
                 with PeakRSS() as mem:
                     t = time.perf_counter()
                     report = run_sweep(spec, store, client=client)
                     seconds = time.perf_counter() - t
+                client_cpu = _cpu() - client_cpu
+                workers_cpu = _workers_cpu(client) - workers_cpu
             assert report.ran == report.cells and report.lost == 0, report
             rows.append((label, report.cells, seconds, mem.mb))
+            cpu[label] = (client_cpu / report.cells, workers_cpu / report.cells)
             stores[label] = store
 
         print()
@@ -149,6 +165,17 @@ def main() -> None:
         for label, n, seconds, mb in rows:
             ratio = (n / seconds) / (one[1] / one[2])
             print(f"| {label} | {n} | {seconds:.1f} | {n / seconds:.2f} | {ratio:.2f}x | {mb:.0f} |")
+        print()
+        print("CPU seconds per cell (robust to other load; the scheduler runs in the client process):")
+        print("| run | client | workers |")
+        print("|---|---:|---:|")
+        for label, (c, w) in cpu.items():
+            print(f"| {label} | {c:.3f} | {w:.3f} |")
+        # With two idle cores, one worker is bound by its own CPU per cell, two workers by the total CPU per
+        # cell (client and scheduler included) shared over two cores.
+        w1 = cpu["store, 1 worker"][1]
+        c2 = sum(cpu["store, 2 workers"])
+        print(f"projected 2-worker / 1-worker throughput on two idle cores: {min(2.0, 2 * w1 / c2):.2f}x")
         zarr_bytes, zarr_disk = _sizes(stores["store, in-process"])
         nc_bytes, nc_disk = _sizes(nc)
         print()
