@@ -11,7 +11,7 @@ from scenarios.config.health import Care as CareConfig
 
 from .conftest import homogeneous
 
-UNLIMITED = 1e12
+UNLIMITED = 1e9  # the largest capacity a config accepts; far above any province
 
 
 def constrained(**extra):

@@ -42,11 +42,12 @@ area would need; ``oxygen_unmet_m3_per_day = max(0, demand - supply)``.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
-from .capacity import HealthSystem, build_health_system, cylinder_m3, m3_per_day
+from .capacity import CapacityDay, HealthSystem, build_health_system, cylinder_m3, m3_per_day
 from .config import N_AGE, Config
 from .config.health import Care as CareConfig
 from .config.health import Duration, Oxygen
@@ -92,48 +93,84 @@ CARE_VARIABLES: tuple[str, ...] = (
 
 
 class _Buffer:
-    """People waiting for their next event, by kind, age band and days until the event."""
+    """People waiting for their next event, by member, kind, age band and days until the event.
 
-    def __init__(self, n_kind: int, n_days: int, rng: np.random.Generator | None):
+    A ring over days: slot ``(pos + k) % n_days`` holds the events due in ``k`` days, so a new day moves a
+    pointer instead of every count.
+    """
+
+    def __init__(self, n_member: int, n_kind: int, n_days: int, rng: np.random.Generator | None):
         self.rng = rng
-        self.n = np.zeros((n_kind, N_AGE, n_days), dtype=float if rng is None else np.int64)
+        self.n = np.zeros((n_member, n_kind, N_AGE, n_days), dtype=float if rng is None else np.int64)
+        self.stock = np.zeros(self.n.shape[:-1], dtype=self.n.dtype)  # n summed over days, kept up to date
+        self.pos = 0
 
     def add(self, kind: int, people: np.ndarray, kernel: np.ndarray) -> None:
-        """Schedule ``people`` (by age) to their event ``k`` days from now with probability ``kernel[k]``."""
+        """Schedule ``people`` (member, age) to their event ``k`` days from now with probability ``kernel[.., k]``.
+
+        ``kernel`` is (n_member, n) or (n,).
+        """
         if not people.any():
             return
         if self.rng is None:
-            self.n[kind, :, : len(kernel)] += people[:, None] * kernel[None, :]
+            sched = people[:, :, None] * (kernel[:, None, :] if kernel.ndim == 2 else kernel)
         else:
-            self.n[kind, :, : len(kernel)] += self.rng.multinomial(people, kernel)
+            sched = self.rng.multinomial(people, kernel[0] if kernel.ndim == 2 else kernel)
+        self.stock[:, kind] += sched.sum(axis=-1)
+        size, length = self.n.shape[-1], sched.shape[-1]
+        first = min(length, size - self.pos)
+        self.n[:, kind, :, self.pos : self.pos + first] += sched[..., :first]
+        if first < length:
+            self.n[:, kind, :, : length - first] += sched[..., first:]
 
     def pop(self) -> np.ndarray:
-        """Remove and return the people whose event is today, shape (n_kind, n_age); move the rest a day."""
-        due = self.n[..., 0].copy()
-        self.n[..., :-1] = self.n[..., 1:]
-        self.n[..., -1] = 0
+        """Remove and return the people whose event is today, shape (n_member, n_kind, n_age); move a day on."""
+        due = self.n[..., self.pos].copy()
+        self.n[..., self.pos] = 0
+        self.stock -= due
+        self.pos = (self.pos + 1) % self.n.shape[-1]
         return due
 
     def total(self) -> np.ndarray:
-        """People by age."""
-        return self.n.sum(axis=(0, 2))
+        """People by member and age."""
+        return self.stock.sum(axis=1)
 
-    def take(self, how_many: float) -> np.ndarray:
-        """Remove ``how_many`` people chosen at random (proportionally); return them by kind and age."""
-        taken = _choose(self.n, how_many, self.rng)
-        self.n -= taken
-        return taken.sum(axis=-1)
+    def take(self, how_many: np.ndarray) -> np.ndarray:
+        """Remove ``how_many`` (by member) people chosen at random (proportionally); return them by kind and age."""
+        how_many = np.asarray(how_many, dtype=float)
+        total = self.stock.sum(axis=(1, 2))
+        out = np.zeros_like(self.stock)
+        picked = np.flatnonzero((total > 0) & (how_many > 0))  # usually few members: touch only theirs
+        if picked.size:
+            taken = _choose(self.n[picked], how_many[picked], self.rng, total=total[picked])
+            self.n[picked] -= taken
+            out[picked] = taken.sum(axis=-1)
+            self.stock[picked] -= out[picked]
+        return out
 
 
-def _choose(counts: np.ndarray, how_many: float, rng: np.random.Generator | None) -> np.ndarray:
-    """Pick ``min(how_many, total)`` of ``counts`` at random: expected share, or hypergeometric."""
-    total = counts.sum()
-    if total <= 0 or how_many <= 0:
-        return np.zeros_like(counts)
+def _choose(
+    counts: np.ndarray, how_many: np.ndarray, rng: np.random.Generator | None, total: np.ndarray | None = None
+) -> np.ndarray:
+    """Pick ``min(how_many[m], total[m])`` of each member's ``counts[m]``: expected share, or hypergeometric.
+
+    ``total`` (by member) may be given when known, to save summing ``counts``.
+    """
+    how_many = np.asarray(how_many, dtype=float)
+    if total is None:
+        total = counts.reshape(counts.shape[0], -1).sum(axis=1)
+    picked = (total > 0) & (how_many > 0)
+    out = np.zeros_like(counts)
+    if not picked.any():
+        return out
     if rng is None:
-        return counts.copy() if how_many >= total else counts * (how_many / total)
-    k = int(min(how_many, total))
-    return rng.multivariate_hypergeometric(counts.ravel(), k).reshape(counts.shape)
+        frac = np.divide(how_many, total, out=np.ones_like(total), where=how_many < total)
+        out[picked] = counts[picked] * frac[picked].reshape((-1,) + (1,) * (counts.ndim - 1))
+        return out
+    for m in np.flatnonzero(picked):
+        k = int(min(how_many[m], total[m]))
+        out[m] = rng.multivariate_hypergeometric(counts[m].ravel(), k).reshape(counts[m].shape)
+    return out
 
 
 @dataclass(frozen=True)
@@ -170,6 +207,18 @@ class _Kernels:
     def longest(self) -> int:
         return max(len(k) for k in vars(self).values())
 
+    @classmethod
+    def stack(cls, each: Sequence[_Kernels]) -> _Kernels:
+        """One kernel array per field, shape (n_member, n): members' kernels padded with zero weights."""
+        out = {}
+        for name in vars(each[0]):
+            ks = [getattr(k, name) for k in each]
+            arr = np.zeros((len(ks), max(len(k) for k in ks)))
+            for m, k in enumerate(ks):
+                arr[m, : len(k)] = k
+            out[name] = arr
+        return cls(**out)
+
 
 LIVE, DIE, STEPDOWN = 0, 1, 2  # kinds in the bed and untreated buffers
 OXYGEN, ICU = 0, 1  # kinds in the pre-admission buffer
@@ -190,6 +239,12 @@ class Care:
         ``None``: expected values (compartmental engine). A generator: integer people and random draws
         (agent-based engine); then onsets must be whole numbers.
 
+    Notes
+    -----
+    :meth:`ensemble` builds the deterministic care of many runs (members) advanced together: every array
+    then has a leading member axis. A single run is an ensemble of one whose member axis is dropped from
+    what :meth:`step` takes and returns, so both run the same code.
+
     Examples
     --------
     >>> import datetime as dt
@@ -206,27 +261,56 @@ class Care:
     def __init__(
         self, care: CareConfig, oxygen: Oxygen, capacity: HealthSystem, rng: np.random.Generator | None = None
     ):
-        self.config, self.oxygen, self.capacity, self.rng = care, oxygen, capacity, rng
-        self.kernels = k = _Kernels.build(care)
-        n = k.longest() + 1
-        self.pre = _Buffer(2, n, rng)  # seeking admission: OXYGEN / ICU need
-        self.home = _Buffer(1, n, rng)  # mild cases in home care
-        self.ward = _Buffer(3, n, rng)  # tier-2 beds: LIVE, DIE, STEPDOWN (after ICU)
-        self.icu = _Buffer(2, n, rng)  # staffed ICU beds: LIVE (then step-down), DIE
-        self.un_ox = _Buffer(2, n, rng)  # needing oxygen without it: LIVE, DIE
-        self.un_icu = _Buffer(2, n, rng)  # critical without ICU: LIVE, DIE
-        self.p_die_ox = np.array(care.p_death_oxygen_by_age)
-        self.p_die_icu = np.array(care.p_death_icu_by_age)
-        self.p_die_un_ox = np.maximum(care.p_death_oxygen_untreated, self.p_die_ox)
-        self.p_die_un_icu = np.maximum(care.p_death_icu_untreated, self.p_die_icu)
-        self.use_ox = m3_per_day(oxygen.flow_severe_l_per_min)
-        self.use_icu = m3_per_day(oxygen.flow_critical_l_per_min)
+        self._setup([care], [oxygen], [capacity], rng)
+        self._single = True
+
+    @classmethod
+    def ensemble(
+        cls, cares: Sequence[CareConfig], oxygens: Sequence[Oxygen], capacities: Sequence[HealthSystem]
+    ) -> Care:
+        """Deterministic care of ``len(cares)`` members; :meth:`step` takes and returns a leading member axis."""
+        self = cls.__new__(cls)
+        self._setup(list(cares), list(oxygens), list(capacities), None)
+        self._single = False
+        return self
+
+    def _setup(
+        self,
+        cares: list[CareConfig],
+        oxygens: list[Oxygen],
+        capacities: list[HealthSystem],
+        rng: np.random.Generator | None,
+    ) -> None:
+        self.config, self.oxygen, self.capacity, self.rng = cares[0], oxygens[0], capacities[0], rng
+        self.capacities = capacities
+        built: dict[CareConfig, _Kernels] = {}  # members that share a care section share its kernels
+        each = [built.setdefault(c, _Kernels.build(c)) if c not in built else built[c] for c in cares]
+        self.kernels = each[0] if len(built) == 1 else _Kernels.stack(each)
+        m = len(cares)
+        n = max(e.longest() for e in each) + 1
+        self.pre = _Buffer(m, 2, n, rng)  # seeking admission: OXYGEN / ICU need
+        self.home = _Buffer(m, 1, n, rng)  # mild cases in home care
+        self.ward = _Buffer(m, 3, n, rng)  # tier-2 beds: LIVE, DIE, STEPDOWN (after ICU)
+        self.icu = _Buffer(m, 2, n, rng)  # staffed ICU beds: LIVE (then step-down), DIE
+        self.un_ox = _Buffer(m, 2, n, rng)  # needing oxygen without it: LIVE, DIE
+        self.un_icu = _Buffer(m, 2, n, rng)  # critical without ICU: LIVE, DIE
+        self.p_die_ox = np.array([c.p_death_oxygen_by_age for c in cares], dtype=float)
+        self.p_die_icu = np.array([c.p_death_icu_by_age for c in cares], dtype=float)
+        self.p_die_un_ox = np.maximum(np.array([[c.p_death_oxygen_untreated] for c in cares]), self.p_die_ox)
+        self.p_die_un_icu = np.maximum(np.array([[c.p_death_icu_untreated] for c in cares]), self.p_die_icu)
+        self.use_ox = np.array([m3_per_day(o.flow_severe_l_per_min) for o in oxygens])
+        self.use_icu = np.array([m3_per_day(o.flow_critical_l_per_min) for o in oxygens])
+        self.queue = np.array([c.overflow == "queue" for c in cares])
+        self.cylinder_m3 = np.array([cylinder_m3(o) for o in oxygens])
+        self.liquid_m3_per_tonne = np.array([o.liquid_m3_per_tonne for o in oxygens])
 
     # -- helpers -------------------------------------------------------------------------------------
     def _people(self, x: np.ndarray | None) -> np.ndarray:
         if x is None:
-            x = np.zeros(N_AGE)
+            x = np.zeros((self.p_die_ox.shape[0], N_AGE))
         x = np.asarray(x, dtype=float)
+        if x.ndim == 1:  # a single run
+            x = x[None]
         if self.rng is None:
             return x
         r = np.rint(x)
@@ -237,10 +321,10 @@ class Care:
     def _deaths(self, n: np.ndarray, p: np.ndarray) -> np.ndarray:
         return n * p if self.rng is None else self.rng.binomial(n, p)
 
-    def _places(self, x: float) -> float:
+    def _places(self, x: np.ndarray) -> np.ndarray:
         """Places usable on the day: whole beds in the stochastic mode."""
-        x = max(x, 0.0)
-        return x if self.rng is None else float(np.floor(x + 1e-9))
+        x = np.maximum(x, 0.0)
+        return x if self.rng is None else np.floor(x + 1e-9)
 
     def _enter(
         self,
@@ -260,17 +344,18 @@ class Care:
         buf.add(DIE, dead, die)
 
     def _fill(
-        self, free: float, queue: _Buffer | None, arrivals: np.ndarray
+        self, free: np.ndarray, queue: _Buffer, arrivals: np.ndarray
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Give ``free`` places: waiting patients first (queue mode), then today's arrivals.
+        """Give ``free`` places: waiting patients first (members in queue mode), then today's arrivals.
 
-        Returns the waiting patients admitted, by kind (LIVE, DIE: their untreated fate) and age; the
-        arrivals admitted, by age; and the arrivals not admitted, by age.
+        Returns the waiting patients admitted, by member, kind (LIVE, DIE: their untreated fate) and age; the
+        arrivals admitted, by member and age; and the arrivals not admitted.
         """
-        waiting = np.zeros((2, N_AGE), dtype=arrivals.dtype)
-        if queue is not None and free > 0:
-            waiting = queue.take(free)
-            free -= waiting.sum()
+        waiting = np.zeros((arrivals.shape[0], 2, N_AGE), dtype=arrivals.dtype)
+        asks = self.queue & (free > 0)
+        if asks.any():
+            waiting = queue.take(np.where(asks, free, 0.0))
+            free = free - waiting.sum(axis=(1, 2))
         admitted = _choose(arrivals, free, self.rng)
         return waiting, admitted, arrivals - admitted
 
@@ -293,8 +378,8 @@ class Care:
         """
         ratio = np.divide(p_t, p_un, out=np.zeros_like(p_t), where=p_un > 0)
         self._enter(buf, new, p_t, live, die)
-        dead = self._deaths(waiting[DIE], ratio)
-        buf.add(LIVE, waiting[LIVE] + waiting[DIE] - dead, live)
+        dead = self._deaths(waiting[:, DIE], ratio)
+        buf.add(LIVE, waiting[:, LIVE] + waiting[:, DIE] - dead, live)
         buf.add(DIE, dead, die)
 
     def _untreat(
@@ -314,7 +399,11 @@ class Care:
         """
         extra = np.divide(p_un - p_t, 1 - p_t, out=np.ones_like(p_t), where=p_t < 1)
         self._enter(buf, new, p_un, live, die)
-        self._enter(buf, displaced[LIVE], extra, live, die, known_dead=displaced[DIE])
+        self._enter(buf, displaced[:, LIVE], extra, live, die, known_dead=displaced[:, DIE])
+
+    def _capacity(self, day: int, prevalence: np.ndarray) -> dict[str, np.ndarray]:
+        days = [hs.on(day, float(p)) for hs, p in zip(self.capacities, prevalence, strict=True)]
+        return {f: np.array([getattr(c, f) for c in days]) for f in CapacityDay.__dataclass_fields__}
 
     # -- the day -------------------------------------------------------------------------------------
     def step(
@@ -323,7 +412,7 @@ class Care:
         severe: np.ndarray,
         critical: np.ndarray,
         mild: np.ndarray | None = None,
-        prevalence: float = 0.0,
+        prevalence: float | np.ndarray = 0.0,
     ) -> dict[str, np.ndarray]:
         """Advance care by one day.
 
@@ -332,21 +421,21 @@ class Care:
         day : int
             Days since the start (for capacity and surge steps).
         severe, critical : ndarray, shape (n_age,)
-            Today's onsets needing oxygen (tier 2) / ICU (tier 3).
+            Today's onsets needing oxygen (tier 2) / ICU (tier 3); (n_member, n_age) for an ensemble.
         mild : ndarray, shape (n_age,), optional
             Today's mild onsets, for the tier-1 home-care census.
         prevalence : float
-            Community prevalence (infectious / population), for staff absence.
+            Community prevalence (infectious / population), for staff absence; (n_member,) for an ensemble.
 
         Returns
         -------
         dict of str to ndarray
             The variables of :data:`CARE_VARIABLES`: shape (n_age,) for people, scalars for capacity and
-            oxygen. Stocks are at the end of the day, flows over the day (see ``results.VARIABLES``).
+            oxygen (with a leading member axis for an ensemble). Stocks are at the end of the day, flows over
+            the day (see ``results.VARIABLES``).
         """
-        k, c, rng = self.kernels, self.config, self.rng
-        queue = c.overflow == "queue"
-        cap = self.capacity.on(day, prevalence)
+        k, rng = self.kernels, self.rng
+        cap = self._capacity(day, np.broadcast_to(prevalence, (self.p_die_ox.shape[0],)))
 
         # Tier 1: mild cases at home; severe/critical until they seek admission (same-day allowed).
         self.home.pop()
@@ -358,82 +447,81 @@ class Care:
         # Events due today.
         ward_due, icu_due = self.ward.pop(), self.icu.pop()
         un_ox_due, un_icu_due = self.un_ox.pop(), self.un_icu.pop()
-        discharges_ox = ward_due[LIVE] + ward_due[STEPDOWN]
-        deaths_ox, deaths_icu = ward_due[DIE], icu_due[DIE]
-        survivors_icu = icu_due[LIVE]
+        discharges_ox = ward_due[:, LIVE] + ward_due[:, STEPDOWN]
+        deaths_ox, deaths_icu = ward_due[:, DIE], icu_due[:, DIE]
+        survivors_icu = icu_due[:, LIVE]
 
         # ICU (served first with oxygen): places = staffed beds, limited by oxygen.
-        supply = cap.oxygen_supply_m3_per_day
-        icu_places = cap.icu_staffed if self.use_icu == 0 else min(cap.icu_staffed, supply / self.use_icu)
-        icu_places = self._places(icu_places)
-        out_icu = self.icu.take(self.icu.total().sum() - icu_places)
-        waiting, new, no_icu = self._fill(
-            icu_places - self.icu.total().sum(), self.un_icu if queue else None, arrivals[ICU]
-        )
+        supply = cap["oxygen_supply_m3_per_day"]
+        by_oxygen = np.divide(supply, self.use_icu, out=np.full_like(supply, np.inf), where=self.use_icu != 0)
+        icu_places = self._places(np.minimum(cap["icu_staffed"], by_oxygen))
+        out_icu = self.icu.take(self.icu.total().sum(axis=1) - icu_places)
+        waiting, new, no_icu = self._fill(icu_places - self.icu.total().sum(axis=1), self.un_icu, arrivals[:, ICU])
         self._treat(self.icu, waiting, new, self.p_die_icu, self.p_die_un_icu, k.icu_live, k.icu_die)
         self._untreat(self.un_icu, no_icu, out_icu, self.p_die_icu, self.p_die_un_icu, k.un_icu_live, k.un_icu_die)
-        new_icu, displaced_icu = new + waiting.sum(axis=0), out_icu.sum(axis=0)
+        new_icu, displaced_icu = new + waiting.sum(axis=1), out_icu.sum(axis=1)
         new_unmet_icu = no_icu + displaced_icu
 
         # Tier 2: oxygen beds, limited by the oxygen left after ICU; step-downs from ICU come first.
-        left = max(supply - self.icu.total().sum() * self.use_icu, 0.0)
-        ward_places = cap.beds_oxygen if self.use_ox == 0 else min(cap.beds_oxygen, left / self.use_ox)
-        ward_places = self._places(ward_places)
-        out = self.ward.take(self.ward.total().sum() - ward_places)
-        discharges_ox = discharges_ox + out[STEPDOWN]  # displaced step-down patients go home
-        stepdowns = _choose(survivors_icu, ward_places - self.ward.total().sum(), rng)
+        left = np.maximum(supply - self.icu.total().sum(axis=1) * self.use_icu, 0.0)
+        by_oxygen = np.divide(left, self.use_ox, out=np.full_like(left, np.inf), where=self.use_ox != 0)
+        ward_places = self._places(np.minimum(cap["beds_oxygen"], by_oxygen))
+        out = self.ward.take(self.ward.total().sum(axis=1) - ward_places)
+        discharges_ox = discharges_ox + out[:, STEPDOWN]  # displaced step-down patients go home
+        stepdowns = _choose(survivors_icu, ward_places - self.ward.total().sum(axis=1), rng)
         self.ward.add(STEPDOWN, stepdowns, k.stepdown)
         discharges_icu = survivors_icu - stepdowns
-        waiting, new, no_ox = self._fill(
-            ward_places - self.ward.total().sum(), self.un_ox if queue else None, arrivals[OXYGEN]
-        )
+        waiting, new, no_ox = self._fill(ward_places - self.ward.total().sum(axis=1), self.un_ox, arrivals[:, OXYGEN])
         self._treat(self.ward, waiting, new, self.p_die_ox, self.p_die_un_ox, k.ox_live, k.ox_die)
-        self._untreat(self.un_ox, no_ox, out[:2], self.p_die_ox, self.p_die_un_ox, k.un_ox_live, k.un_ox_die)
-        new_ox, displaced_ox = new + waiting.sum(axis=0), out[LIVE] + out[DIE]
+        self._untreat(self.un_ox, no_ox, out[:, :2], self.p_die_ox, self.p_die_un_ox, k.un_ox_live, k.un_ox_die)
+        new_ox, displaced_ox = new + waiting.sum(axis=1), out[:, LIVE] + out[:, DIE]
         new_unmet_ox = no_ox + displaced_ox
 
         # Stocks at the end of the day, and oxygen.
         census_ox, census_icu = self.ward.total(), self.icu.total()
         unmet_ox, unmet_icu = self.un_ox.total(), self.un_icu.total()
-        used = census_ox.sum() * self.use_ox + census_icu.sum() * self.use_icu
-        demand = (census_ox.sum() + unmet_ox.sum()) * self.use_ox + (census_icu.sum() + unmet_icu.sum()) * self.use_icu
-        deaths_without = un_ox_due[DIE] + un_icu_due[DIE]
-        f = lambda x: np.asarray(x, dtype=float)  # noqa: E731
-        return {
-            "census_home": f(self.home.total() + self.pre.total()),
-            "census_oxygen": f(census_ox),
-            "census_icu": f(census_icu),
-            "unmet_oxygen": f(unmet_ox),
-            "unmet_icu": f(unmet_icu),
-            "needing_oxygen": f(census_ox + census_icu + unmet_ox + unmet_icu),
-            "admissions_oxygen": f(new_ox),
-            "admissions_icu": f(new_icu),
-            "stepdowns_icu_to_oxygen": f(stepdowns),
-            "discharges_oxygen": f(discharges_ox),
-            "discharges_icu": f(discharges_icu),
-            "deaths_in_oxygen_bed": f(deaths_ox),
-            "deaths_in_icu": f(deaths_icu),
-            "displaced_oxygen": f(displaced_ox),
-            "displaced_icu": f(displaced_icu),
-            "new_unmet_oxygen": f(new_unmet_ox),
-            "new_unmet_icu": f(new_unmet_icu),
-            "recoveries_without_care": f(un_ox_due[LIVE] + un_icu_due[LIVE]),
-            "deaths": f(deaths_ox + deaths_icu + deaths_without),
-            "deaths_without_care": f(deaths_without),
-            "oxygen_demand_m3_per_day": f(demand),
-            "oxygen_used_m3_per_day": f(used),
-            "oxygen_supply_m3_per_day": f(supply),
-            "oxygen_unmet_m3_per_day": f(max(demand - supply, 0.0)),
-            "oxygen_demand_cylinders_per_day": f(demand / cylinder_m3(self.oxygen)),
-            "oxygen_demand_liquid_tonnes_per_day": f(demand / self.oxygen.liquid_m3_per_tonne),
-            "beds_oxygen_available": f(cap.beds_oxygen),
-            "beds_icu_available": f(cap.beds_icu),
-            "icu_staffed_available": f(cap.icu_staffed),
+        n_ox, n_icu = census_ox.sum(axis=1), census_icu.sum(axis=1)
+        used = n_ox * self.use_ox + n_icu * self.use_icu
+        demand = (n_ox + unmet_ox.sum(axis=1)) * self.use_ox + (n_icu + unmet_icu.sum(axis=1)) * self.use_icu
+        deaths_without = un_ox_due[:, DIE] + un_icu_due[:, DIE]
+        out = {
+            "census_home": self.home.total() + self.pre.total(),
+            "census_oxygen": census_ox,
+            "census_icu": census_icu,
+            "unmet_oxygen": unmet_ox,
+            "unmet_icu": unmet_icu,
+            "needing_oxygen": census_ox + census_icu + unmet_ox + unmet_icu,
+            "admissions_oxygen": new_ox,
+            "admissions_icu": new_icu,
+            "stepdowns_icu_to_oxygen": stepdowns,
+            "discharges_oxygen": discharges_ox,
+            "discharges_icu": discharges_icu,
+            "deaths_in_oxygen_bed": deaths_ox,
+            "deaths_in_icu": deaths_icu,
+            "displaced_oxygen": displaced_ox,
+            "displaced_icu": displaced_icu,
+            "new_unmet_oxygen": new_unmet_ox,
+            "new_unmet_icu": new_unmet_icu,
+            "recoveries_without_care": un_ox_due[:, LIVE] + un_icu_due[:, LIVE],
+            "deaths": deaths_ox + deaths_icu + deaths_without,
+            "deaths_without_care": deaths_without,
+            "oxygen_demand_m3_per_day": demand,
+            "oxygen_used_m3_per_day": used,
+            "oxygen_supply_m3_per_day": supply,
+            "oxygen_unmet_m3_per_day": np.maximum(demand - supply, 0.0),
+            "oxygen_demand_cylinders_per_day": demand / self.cylinder_m3,
+            "oxygen_demand_liquid_tonnes_per_day": demand / self.liquid_m3_per_tonne,
+            "beds_oxygen_available": cap["beds_oxygen"],
+            "beds_icu_available": cap["beds_icu"],
+            "icu_staffed_available": cap["icu_staffed"],
             # Free places that could take a patient today: a bed without oxygen cannot treat tier 2 or 3.
-            "beds_covid_free": f(max(ward_places - census_ox.sum(), 0.0) + max(icu_places - census_icu.sum(), 0.0)),
-            "icu_staffed_free": f(max(cap.icu_staffed - census_icu.sum(), 0.0)),
-            "staff_absence": f(cap.staff_absence),
+            "beds_covid_free": np.maximum(ward_places - n_ox, 0.0) + np.maximum(icu_places - n_icu, 0.0),
+            "icu_staffed_free": np.maximum(cap["icu_staffed"] - n_icu, 0.0),
+            "staff_absence": cap["staff_absence"],
         }
+        if self._single:
+            return {name: np.asarray(v[0], dtype=float) for name, v in out.items()}
+        return {name: np.asarray(v, dtype=float) for name, v in out.items()}
 
 
 def build_care(config: Config, population_total: float, rng: np.random.Generator | None = None) -> Care:

@@ -261,8 +261,9 @@ def split_severity(
         draws = rng.multinomial(n, np.clip(p, 0, 1))
         severe, critical = draws[..., 0], draws[..., 1]
         onsets = n
-    severe, critical = severe.sum(axis=(0, 1)), critical.sum(axis=(0, 1))
-    return onsets.sum(axis=(0, 1)) - severe - critical, severe, critical
+    # Sum over variant and stratum (the last axes but age), so leading member axes pass through.
+    severe, critical = severe.sum(axis=(-3, -2)), critical.sum(axis=(-3, -2))
+    return onsets.sum(axis=(-3, -2)) - severe - critical, severe, critical
 
 
 def day_kernel(duration: Duration, minimum: int = 0, tail: float = 1e-12, max_days: int = 400) -> np.ndarray:

@@ -35,8 +35,9 @@ import xarray as xr
 from tqdm import tqdm  # plain bars: tqdm.auto warns in Jupyter without ipywidgets
 
 from .config import Config, ConfigError, apply_overrides, dotted_keys, load_config
+from .draws import fixed_reason
 from .indicators import crossings
-from .simulate import EngineName, run
+from .simulate import EngineName, run, run_batch
 
 # Mixed into the entropy of the parameter draws ("vary" in ASCII), so they never share a stream with a run.
 VARY_TAG = 0x76617279
@@ -292,14 +293,22 @@ def sweep(
         )
         for k in range(replicates)
     ]
+    results: dict[tuple[str, int], xr.Dataset] = {}
+    # The compartmental engine is deterministic: a scenario's replicates differ only by their draws, so
+    # they run as one batch (issue 10), unless a key cannot vary within a batch or an executor is asked for.
+    batched = engine == "seir" and executor is None and spec and all(fixed_reason(k, base) is None for k in spec)
     tasks = {}
     for name, cfg in configs.items():
+        if batched:
+            stacked = run_batch(cfg, {key: [d[key] for d in draws] for key in spec}, dim="replicate", progress=progress)
+            del stacked.attrs["batch_draws"]  # the sweep records its draws itself (sampled_* variables)
+            results.update({(name, k): stacked.isel(replicate=k, drop=True) for k in range(replicates)})
+            continue
         for k in range(replicates):
             run_cfg = apply_overrides(cfg, draws[k], f"vary (replicate {k})") if spec else cfg
             tasks[(name, k)] = (run_cfg, engine, children[k])
 
-    bar = tqdm(total=len(tasks), disable=not progress, desc="sweep", unit="run")
-    results: dict[tuple[str, int], xr.Dataset] = {}
+    bar = tqdm(total=len(tasks), disable=not progress or not tasks, desc="sweep", unit="run")
     if executor is None:
         for key, args in tasks.items():
             results[key] = _run_one(*args)

@@ -321,18 +321,30 @@ class IndicatorTracker:
         The plan's criteria.
     levels : Levels, optional
         Epidemic level table.
+    members : int, optional
+        Track that many runs at once (an ensemble): raw values, indicators, criteria and levels then have a
+        member axis after time, and :meth:`update` returns arrays by member instead of Python scalars.
     """
 
-    def __init__(self, n_days: int, population: float, thresholds: ThresholdSet, levels: Levels | None = None):
+    def __init__(
+        self,
+        n_days: int,
+        population: float,
+        thresholds: ThresholdSet,
+        levels: Levels | None = None,
+        members: int | None = None,
+    ):
         self.population, self.thresholds, self.levels = float(population), thresholds, levels
-        self.raw = {key: np.full(n_days, np.nan) for key in RAW_INPUTS}
-        self.values = {name: np.full(n_days, np.nan) for name in INDICATORS}
-        self.met = np.zeros((n_days, len(thresholds.criteria)), dtype=bool)
-        self.activated = np.zeros(n_days, dtype=bool)
-        self.level = np.full(n_days, levels.lowest if levels else 0, dtype=int)
+        self.members = members
+        m = () if members is None else (members,)
+        self.raw = {key: np.full((n_days, *m), np.nan) for key in RAW_INPUTS}
+        self.values = {name: np.full((n_days, *m), np.nan) for name in INDICATORS}
+        self.met = np.zeros((n_days, len(thresholds.criteria), *m), dtype=bool)
+        self.activated = np.zeros((n_days, *m), dtype=bool)
+        self.level = np.full((n_days, *m), levels.lowest if levels else 0, dtype=int)
         # Days in a row each comparison has held, for sustained criteria (set's, then the levels').
         self._level_criteria = [c for lv in levels.level for c in lv.criteria] if levels else []
-        self._run = np.zeros(len(thresholds.criteria) + len(self._level_criteria), dtype=int)
+        self._run = np.zeros((len(thresholds.criteria) + len(self._level_criteria), *m), dtype=int)
 
     def update(self, day: int, **raw: float) -> dict[str, Any]:
         """Record day ``day``'s raw values (keys of :data:`RAW_INPUTS`) and evaluate the day.
@@ -347,7 +359,7 @@ class IndicatorTracker:
         if unknown:
             raise KeyError(f"unknown indicator inputs {sorted(unknown)}; allowed: {', '.join(RAW_INPUTS)}")
         for key, value in raw.items():
-            self.raw[key][day] = float(value)
+            self.raw[key][day] = value
         lo = max(0, day - WINDOW_DAYS + 1)
         window = {key: series[lo : day + 1] for key, series in self.raw.items()}
         today = {name: series[-1] for name, series in compute_indicators(window, self.population).items()}
@@ -355,18 +367,25 @@ class IndicatorTracker:
             self.values[name][day] = value
         met_all = []
         for i, c in enumerate((*self.thresholds.criteria, *self._level_criteria)):
-            holds = bool(compare(today[c.indicator], c.operator, c.value))
-            self._run[i] = self._run[i] + 1 if holds else 0
+            holds = compare(today[c.indicator], c.operator, c.value)
+            self._run[i] = np.where(holds, self._run[i] + 1, 0)
             met_all.append(self._run[i] >= c.sustained_days)
         n_set = len(self.thresholds.criteria)
         self.met[day] = met_all[:n_set]
-        self.activated[day] = self.met[day].sum() >= self.thresholds.k_needed
+        self.activated[day] = self.met[day].sum(axis=0) >= self.thresholds.k_needed
         if self.levels is not None:
             level_met = iter(met_all[n_set:])
             for lv in self.levels.level:
-                flags = [next(level_met) for _ in lv.criteria]
-                if (all(flags) if lv.rule == "all" else any(flags)) and lv.level > self.level[day]:
-                    self.level[day] = lv.level
+                flags = np.array([next(level_met) for _ in lv.criteria])
+                reached = flags.all(axis=0) if lv.rule == "all" else flags.any(axis=0)
+                self.level[day] = np.where(reached & (lv.level > self.level[day]), lv.level, self.level[day])
+        if self.members is not None:
+            return {
+                "values": today,
+                "met": {c.name: self.met[day, i] for i, c in enumerate(self.thresholds.criteria)},
+                "activation": self.activated[day],
+                "level": self.level[day] if self.levels is not None else None,
+            }
         return {
             "values": today,
             "met": {c.name: bool(self.met[day, i]) for i, c in enumerate(self.thresholds.criteria)},
@@ -379,7 +398,14 @@ class IndicatorTracker:
 
         Variables by age are summed; variables absent today leave their indicators undefined.
         """
-        raw = {key: float(np.sum(variables[var])) for key, var in RAW_INPUTS.items() if var in variables}
+        if self.members is None:
+            raw = {key: float(np.sum(variables[var])) for key, var in RAW_INPUTS.items() if var in variables}
+        else:  # sum over ages, member by member
+            raw = {
+                key: np.asarray(variables[var]).reshape(self.members, -1).sum(axis=1)
+                for key, var in RAW_INPUTS.items()
+                if var in variables
+            }
         return self.update(day, **raw)
 
     def record(self, day: int) -> dict[str, Any]:
@@ -388,12 +414,12 @@ class IndicatorTracker:
         Indicators whose input the run does not give on day 0 (e.g. bed counts without the care module) are
         left out, so the results hold no all-empty variables.
         """
-        given = {key for key, series in self.raw.items() if not np.isnan(series[0])}  # same set every day
+        given = {key for key, series in self.raw.items() if not np.isnan(series[0]).all()}  # same set every day
         out: dict[str, Any] = {name: self.values[name][day] for name in INDICATORS if SOURCE[name] in given}
-        out["criterion_met"] = self.met[day].astype(float)
-        out["plan_activated"] = float(self.activated[day])
+        out["criterion_met"] = np.moveaxis(self.met[day], 0, -1).astype(float)  # (member,) criterion
+        out["plan_activated"] = self.activated[day].astype(float)
         if self.levels is not None:
-            out["epidemic_level"] = float(self.level[day])
+            out["epidemic_level"] = self.level[day].astype(float)
         return out
 
     @property

@@ -357,10 +357,14 @@ class Recorder:
         Number of days.
     coords : mapping
         Labels of the non-time dimensions (``age_group``, ``variant``, ``immunity``, ``setting``...).
+    ensemble_dim : str, optional
+        For a batch of runs: every recorded value has a leading member axis, which becomes this first
+        dimension of each variable (no coordinate, as ``xr.concat`` along a new name gives).
     """
 
-    def __init__(self, start_date: dt.date, n_days: int, coords: Mapping[str, Any]):
+    def __init__(self, start_date: dt.date, n_days: int, coords: Mapping[str, Any], ensemble_dim: str | None = None):
         self.start_date, self.n_days, self.coords = start_date, n_days, dict(coords)
+        self.ensemble_dim = ensemble_dim
         self._data: dict[str, list] = {}
 
     def add(self, day: int, **values: Any) -> None:
@@ -377,14 +381,15 @@ class Recorder:
         data_vars = {}
         for name, series in self._data.items():
             meta = VARIABLES[name]
-            data_vars[name] = xr.Variable(
-                meta["dims"], np.stack(series), {k: v for k, v in meta.items() if k != "dims"}
-            )
+            data, dims = np.stack(series), meta["dims"]
+            if self.ensemble_dim is not None:
+                data, dims = np.moveaxis(data, 1, 0), (self.ensemble_dim, *dims)
+            data_vars[name] = xr.Variable(dims, data, {k: v for k, v in meta.items() if k != "dims"})
         ds = xr.Dataset(data_vars, coords={"time": time.astype("datetime64[ns]"), **self.coords})
         ds = ds.assign_coords(day=("time", days, {"units": "days", "long_name": "days since start"}))
         ds["time"].attrs.update(long_name="date", standard_name="time")
-        for name, value in (static or {}).items():
-            ds[name] = value
+        if static:
+            ds = ds.assign(dict(static))  # one merge for all (assigning one by one aligns each time)
         ds.attrs.update({k: _attr(v) for k, v in attrs.items()})
         return ds
 

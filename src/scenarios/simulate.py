@@ -2,27 +2,33 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import hashlib
 import importlib.metadata
+import json
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Literal
 
 import numpy as np
 import xarray as xr
+from numpy.typing import ArrayLike
 from tqdm import tqdm  # plain bars: tqdm.auto warns in Jupyter without ipywidgets
 
-from .care import build_care
+from .capacity import build_health_system
+from .care import Care, build_care
 from .config import AGE_GROUPS, SETTINGS, Config, load_config
 from .disease import STRATA, Disease, build_disease, reporting_delay_weights, split_severity
+from .draws import member_configs
 from .engines.base import DayInputs, Engine
-from .engines.seir import CompartmentalEngine
+from .engines.seir import CompartmentalEngine, EnsembleEngine, Solver
 from .indicators import IndicatorTracker, threshold_set_of
-from .policy import build_policy_engine
+from .policy import PolicyEngine, build_policy_engine
 from .population import Population, build_population
 from .results import Recorder
 
-__all__ = ["run", "EngineName", "contact_multipliers", "imported_infections", "prepare"]
+__all__ = ["run", "run_batch", "EngineName", "contact_multipliers", "imported_infections", "prepare"]
 
 EngineName = Literal["seir", "abm"]
 SeedLike = int | np.random.SeedSequence | np.random.Generator | None
@@ -89,7 +95,8 @@ class Reporter:
     """Reported cases by report date: a share of onsets, each reported after a delay.
 
     Deterministic engines get the expectation (a convolution); stochastic ones a binomial draw for
-    ascertainment and a multinomial draw of delays.
+    ascertainment and a multinomial draw of delays. :meth:`ensemble` reports for many deterministic runs
+    at once (arrays with a leading member axis).
     """
 
     def __init__(self, config: Config, n_days: int, n_age: int, rng: np.random.Generator | None):
@@ -98,8 +105,26 @@ class Reporter:
         self.rng = rng
         self.pending = np.zeros((n_days + len(self.weights), n_age))
 
+    @classmethod
+    def ensemble(cls, configs: Sequence[Config], n_days: int, n_age: int) -> Reporter:
+        """Deterministic reporting of ``len(configs)`` members; :meth:`step` takes onsets (member, age)."""
+        self = cls.__new__(cls)
+        self.rng = None
+        self.ascertainment = np.array([c.reporting.ascertainment for c in configs])[:, None, None]
+        kernels = [reporting_delay_weights(c.reporting) for c in configs]  # lengths differ with the delay
+        self.weights = np.zeros((len(kernels), max(map(len, kernels)), 1))
+        for w, kernel in zip(self.weights, kernels, strict=True):
+            w[: len(kernel), 0] = kernel
+        self.pending = np.zeros((len(configs), n_days + self.weights.shape[1], n_age))
+        return self
+
     def step(self, day: int, onsets: np.ndarray) -> np.ndarray:
         """Add the day's onsets (by age) and return the cases reported on ``day``."""
+        if self.pending.ndim == 3:  # an ensemble: same arithmetic, member by member
+            self.pending[:, day : day + self.weights.shape[1]] += self.ascertainment * (
+                self.weights * onsets[:, None, :]
+            )
+            return self.pending[:, day]
         span = slice(day, day + len(self.weights))
         if self.rng is None:
             self.pending[span] += self.ascertainment * np.outer(self.weights, onsets)
@@ -121,9 +146,16 @@ def prepare(config: Config) -> tuple[Population, Disease]:
     return population, build_disease(config, population, contact_multipliers(config, config.scenario.start_date))
 
 
-def _engine(name: str, config: Config, population: Population, disease: Disease, rng: np.random.Generator) -> Engine:
+def _engine(
+    name: str,
+    config: Config,
+    population: Population,
+    disease: Disease,
+    rng: np.random.Generator,
+    solver: Solver = "auto",
+) -> Engine:
     if name == "seir":
-        return CompartmentalEngine(config, population, disease, rng)
+        return CompartmentalEngine(config, population, disease, rng, solver=solver)
     if name == "abm":
         from .engines.abm import AgentBasedEngine  # Mesa is imported only when asked for
 
@@ -136,6 +168,7 @@ def run(
     engine: EngineName = "seir",
     seed: SeedLike = 0,
     progress: bool = False,
+    solver: Solver = "auto",
 ) -> xr.Dataset:
     """Run one what-if and return its results.
 
@@ -149,6 +182,11 @@ def run(
         Randomness for stochastic parts; the same seed gives the same results.
     progress : bool
         Show a progress bar (tqdm) over days.
+    solver : {"auto", "compiled", "scipy"}
+        Integrator of the compartmental engine: ``"scipy"`` is the reference (``solve_ivp``, RK45);
+        ``"compiled"`` takes the same steps in numba-compiled code (same results to rounding error, many
+        times faster); ``"auto"`` is ``"compiled"`` when numba is installed. Recorded in
+        ``attrs["seir_solver"]``. Ignored by the agent-based engine.
 
     Returns
     -------
@@ -170,7 +208,7 @@ def run(
     n_days = config.scenario.horizon_days
     start = config.scenario.start_date
     population, disease = prepare(config)
-    model = _engine(engine, config, population, disease, rngs["engine"])
+    model = _engine(engine, config, population, disease, rngs["engine"], solver)
     # Deterministic engines get expected values downstream too.
     stream = {k: (g if model.stochastic else None) for k, g in rngs.items()}
     reporter = Reporter(config, n_days, len(population.sizes), stream["reporting"])
@@ -226,15 +264,23 @@ def run(
         policies.update(day, {"activation": state["activation"], **state["met"]}, state["level"])
         rec.add(day, **tracker.record(day), **policies.record(day))
 
+    attrs = _attrs(config, population, engine, entropy, tracker) | getattr(model, "attrs", {})
+    static = _static(population.sizes, disease.beta)
+    labels = tracker.static() | policies.static()  # per-criterion and per-policy labels (coords)
+    return rec.dataset(attrs, static | labels).set_coords(list(labels))
+
+
+def _attrs(config: Config, population: Population, engine: str, entropy: str, tracker: IndicatorTracker) -> dict:
+    """Provenance and run attributes of a results Dataset."""
     prov = config.provenance
     resolved = config.model_dump_json()
-    attrs = {
+    return {
         "title": f"scenarios: {config.scenario.name}",
         "scenario_name": config.scenario.name,
         "area_name": population.name,
         "province_code": population.province_code or "",
         "population_total": population.total,
-        "start_date": start.isoformat(),
+        "start_date": config.scenario.start_date.isoformat(),
         "engine": engine,
         "seed": entropy,
         "version": _version(),
@@ -247,18 +293,212 @@ def run(
         "Conventions": "CF-1.8",
         **tracker.attrs(),  # threshold set and level table, read back by crossings()
     }
-    attrs.update(getattr(model, "attrs", {}))  # engine choices, e.g. the agent-based pop_scale
-    static = {
+
+
+def _static(sizes: np.ndarray, beta: np.ndarray, dim: str | None = None) -> dict[str, xr.DataArray]:
+    """Return population by age and transmission rates (with a leading ``dim`` for a batch)."""
+    lead = () if dim is None else (dim,)
+    return {
         "population": xr.DataArray(
-            population.sizes,
-            dims="age_group",
+            sizes,
+            dims=(*lead, "age_group"),
             attrs={"units": "people", "long_name": "population", "long_name_vi": "dân số"},
         ),
         "beta": xr.DataArray(
-            disease.beta,
-            dims="variant",
+            beta,
+            dims=(*lead, "variant"),
             attrs={"units": "1/(contact day)", "long_name": "transmission rate per contact"},
         ),
     }
-    labels = tracker.static() | policies.static()  # per-criterion and per-policy labels (coords)
+
+
+#: Members advanced together at most; larger batches run in chunks of this size (bounds memory: the care
+#: module's cohort buffers hold about 0.2 MB per member).
+CHUNK = 250
+
+
+def run_batch(
+    config: Config | str | Path,
+    draws: Mapping[str, ArrayLike],
+    *,
+    dim: str = "draw",
+    progress: bool = False,
+    solver: Solver = "auto",
+) -> xr.Dataset:
+    """Run the compartmental model for many parameter draws at once, stacked along ``dim``.
+
+    Every draw is one run of :func:`run` (``engine="seir"``) on ``config`` with that draw's values applied;
+    all runs are advanced together day by day (engine state, severity, reporting, care, indicators and
+    triggered policies carry a member axis), which costs far less than one :func:`run` per draw.
+
+    Parameters
+    ----------
+    config : Config or path
+        The base config.
+    draws : mapping of str to array-like
+        Dotted config keys, as for :func:`scenarios.config.apply_overrides` (list items by index, e.g.
+        ``policies.3.work``), each with ``K`` values (shape ``(K, 9)`` for lists by age).
+    dim : str
+        Name of the leading dimension of the result.
+    progress : bool
+        Show a progress bar (tqdm) over days.
+    solver : {"auto", "compiled", "scipy"}
+        As :func:`run`.
+
+    Returns
+    -------
+    xarray.Dataset
+        Equal, variable by variable and day by day, to
+        ``xr.concat([run(apply_overrides(config, draw_i)) for i in range(K)], dim, data_vars="all")`` (to
+        rounding error). Attributes are the base config's, plus ``batch_draws`` (the draws as JSON), from
+        which each member's config is ``config`` with its values applied.
+
+    Raises
+    ------
+    ValueError
+        A key that cannot vary within a batch (dates, horizon, population, threshold set, state layout;
+        see :data:`scenarios.draws.FIXED`), or values of different lengths.
+    ConfigError
+        A draw that is not a valid config, naming the key and the draw index.
+
+    Examples
+    --------
+    >>> import numpy as np, scenarios
+    >>> from scenarios.simulate import run_batch
+    >>> cfg = scenarios.load_config("configs/homogeneous_r0_2.5.toml")
+    >>> ds = run_batch(cfg, {"variants.resident.r0": [1.5, 2.5]})
+    >>> attack = ds.new_infections.sum(["time", "age_group"]) / ds.attrs["population_total"]
+    >>> np.round(attack.values, 3).tolist()
+    [0.583, 0.893]
+    """
+    if not isinstance(config, Config):
+        config = load_config(config)
+    members = member_configs(config, draws)
+    population = build_population(config.population)
+    _, entropy = _streams(0)  # deterministic: the seed only labels the results, as run()'s default
+    chunks = [
+        _batch_loop(config, members[i : i + CHUNK], population, solver, progress, dim)
+        for i in range(0, len(members), CHUNK)
+    ]
+    rec, beta, tracker, policies, engine_attrs = chunks[0]
+    for other in chunks[1:]:
+        for name, series in rec._data.items():
+            for day, value in enumerate(other[0]._data[name]):
+                series[day] = np.concatenate([series[day], value])
+    beta = np.concatenate([c[1] for c in chunks])
+    attrs = _attrs(config, population, "seir", entropy, tracker) | engine_attrs
+    attrs["batch_draws"] = json.dumps({k: np.asarray(v).tolist() for k, v in draws.items()}, default=str)
+    sizes = np.broadcast_to(population.sizes, (len(members), len(population.sizes)))
+    static = _static(sizes, beta, dim)
+    labels = tracker.static() | policies.static()
     return rec.dataset(attrs, static | labels).set_coords(list(labels))
+
+
+def _batch_loop(
+    config: Config, members: list[Config], population: Population, solver: Solver, progress: bool, dim: str
+) -> tuple[Recorder, np.ndarray, IndicatorTracker, PolicyEngine, dict]:
+    """Run the daily loop of :func:`run` for deterministic members advanced together."""
+    k, n_age = len(members), len(population.sizes)
+    n_days, start = config.scenario.horizon_days, config.scenario.start_date
+    diseases = [build_disease(c, population, contact_multipliers(c, start)) for c in members]
+    model = EnsembleEngine(population, diseases, solver=solver)
+    severity = dataclasses.replace(
+        diseases[0],
+        p_severe=np.array([d.p_severe for d in diseases]),
+        p_critical=np.array([d.p_critical for d in diseases]),
+    )
+    reporter = Reporter.ensemble(members, n_days, n_age)
+    healths = [build_health_system(c, population.total) for c in members]
+    care = Care.ensemble([c.care for c in members], [c.oxygen for c in members], healths)
+    thresholds = threshold_set_of(config)
+    tracker = IndicatorTracker(n_days, population.total, thresholds, config.levels, members=k)
+    policies = [build_policy_engine(c, n_days, health=h) for c, h in zip(members, healths, strict=True)]
+    rec = Recorder(
+        start,
+        n_days,
+        {
+            "age_group": list(AGE_GROUPS),
+            "variant": list(diseases[0].variants),
+            "immunity": list(STRATA),
+            "setting": list(SETTINGS),
+        },
+        ensemble_dim=dim,
+    )
+    rec.coords.update(tracker.coords | policies[0].coords)
+    scheduled = _scheduled_multipliers(config, members, n_days)
+    imports = _imports(members, population, n_days)
+    recovered = np.isin(STRATA, ("infected_resident", "infected_new"))
+    setting_of = [SETTINGS.index(s) for s in population.contacts]
+    active = [i for i, p in enumerate(policies) if p.names]  # members with policies to decide
+    for day in tqdm(range(n_days), disable=not progress, desc=config.scenario.name, unit="day"):
+        multipliers = scheduled[day].copy()
+        boosters = np.zeros((k, n_age))
+        for i in active:
+            triggered = policies[i].contact_multipliers(day)  # responses decided on earlier days
+            multipliers[i] *= [triggered[s] for s in SETTINGS]
+            boosters[i] = policies[i].booster_doses(day)
+        contacts = 0
+        for (_, c), j in zip(population.contacts.items(), setting_of, strict=True):  # as contact_matrix()
+            contacts = contacts + multipliers[:, j, None, None] * c
+        flows = model.step(day, contacts, imports[day], boosters)
+        mild, severe, critical = split_severity(flows.new_onsets, severity)
+        onsets = mild + severe + critical
+        reported = reporter.step(day, onsets)
+        rec.add(
+            day,
+            new_infections=flows.new_infections.sum(axis=(1, 2)),
+            new_infections_by_variant=flows.new_infections.sum(axis=(2, 3)),
+            new_onsets=onsets,
+            new_onsets_mild=mild,
+            new_onsets_severe=severe,
+            new_onsets_critical=critical,
+            new_reported_cases=reported,
+            n_susceptible=flows.susceptible[:, ~recovered].sum(axis=1),
+            n_recovered=flows.susceptible[:, recovered].sum(axis=1),
+            n_exposed=flows.exposed.sum(axis=1),
+            n_infectious=flows.infectious.sum(axis=1),
+            n_by_immunity=flows.susceptible,
+            contact_multiplier=multipliers,
+        )
+        prevalence = flows.infectious.reshape(k, -1).sum(axis=1) / population.total
+        cared = care.step(day, severe, critical, mild, prevalence=prevalence)
+        rec.add(day, **cared)
+        state = tracker.update_from(day, {"new_reported_cases": reported, **cared})
+        records = []
+        for i in active:
+            met = {name: bool(v[i]) for name, v in state["met"].items()}
+            level = int(state["level"][i]) if state["level"] is not None else None
+            policies[i].update(day, {"activation": bool(state["activation"][i]), **met}, level)
+            records.append(policies[i].record(day))
+        rec.add(
+            day,
+            **tracker.record(day),
+            **{name: np.array([r[name] for r in records]) for name in (records[0] if records else {})},
+        )
+    beta = np.array([d.beta for d in diseases])
+    return rec, beta, tracker, policies[0], model.attrs
+
+
+def _scheduled_multipliers(config: Config, members: list[Config], n_days: int) -> np.ndarray:
+    """Contact multipliers of the dated interventions, shape (n_days, n_member, n_setting).
+
+    Dates are shared (checked by :func:`scenarios.draws.member_configs`); values may differ by member. The
+    product runs over interventions in config order, as :func:`contact_multipliers`.
+    """
+    out = np.ones((n_days, len(members), len(SETTINGS)))
+    for j, iv in enumerate(config.interventions):
+        values = np.array([[m.interventions[j].contact_multipliers[s] for s in SETTINGS] for m in members])
+        for day in range(n_days):
+            if iv.active(config.scenario.start_date + dt.timedelta(days=day)):
+                out[day] *= values
+    return out
+
+
+def _imports(members: list[Config], population: Population, n_days: int) -> np.ndarray:
+    """:func:`imported_infections` of every member and day, shape (n_days, n_member, n_variant, n_age)."""
+    nv = 1 + (members[0].variants.new is not None)
+    out = np.zeros((n_days, len(members), nv, len(population.sizes)))
+    for i, m in enumerate(members):
+        for day in range(n_days):
+            out[day, i] = imported_infections(m, population, day)
+    return out

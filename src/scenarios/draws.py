@@ -1,0 +1,181 @@
+"""Parameter draws for batched runs: one config per draw, validated section by section.
+
+:func:`member_configs` turns ``{dotted key: K values}`` into K configs, each what
+``apply_overrides(config, {key: values[i]})`` gives, without a full validation per draw: the root
+:class:`~scenarios.config.Config` has no cross-section validators, so re-validating only the sections a key
+touches (``variants``, ``reporting``, ``interventions``...) checks exactly the same rules, and the rest of
+the config is shared. Keys may go through list items by index (``interventions.0.work``,
+``policies.3.delay_days``).
+
+Some keys cannot vary inside one batch because the runs would no longer share a time axis, a population,
+a state layout or a threshold set (:data:`FIXED`); they raise a ``ValueError`` naming the key.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+import pydantic
+
+from .config import Config, ConfigError
+
+__all__ = ["FIXED", "fixed_reason", "member_configs"]
+
+#: Dotted-key patterns that cannot differ between the members of a batch (``*`` = any list index), and why.
+FIXED: dict[str, str] = {
+    "scenario": "dates and horizon define the shared time axis",
+    "population": "members share one population and contact matrices",
+    "thresholds": "members share one threshold set",
+    "levels": "members share one level table",
+    "abm": "batches run the compartmental engine only",
+    "disease.latent_stages": "the number of stages sets the state layout",
+    "disease.infectious_stages": "the number of stages sets the state layout",
+    "variants.new": "a new variant present in some members only changes the state layout",
+    "interventions.*.start_date": "intervention dates are shared",
+    "interventions.*.end_date": "intervention dates are shared",
+    "interventions.*.name": "labels are shared",
+    "policies.*.name": "labels are shared (the policy coordinate)",
+    "policies.*.trigger": "triggers are shared",
+    "policies.*.trigger_level": "triggers are shared",
+    "policies.*.action": "actions are shared",
+    "policies.*.step": "surge steps are shared",
+    "policies.*.delay_days": "delays label the shared policy coordinate",
+    "capacity.surge.*.name": "surge step names are shared",
+}
+
+
+def fixed_reason(key: str, base: Config) -> str | None:
+    """Why ``key`` cannot vary within a batch, or None (a key above a fixed one, e.g. a whole list, is fixed)."""
+    parts = key.split(".")
+    for pattern, why in FIXED.items():
+        pat = pattern.split(".")
+        n = min(len(parts), len(pat))
+        if all(p == h or (p == "*" and h.isdigit()) for p, h in zip(pat[:n], parts[:n], strict=True)):
+            if pattern == "variants.new" and base.variants.new is not None and len(parts) > 2:
+                continue  # a field of the new variant every member has
+            return why
+    return None
+
+
+def _plain(x: Any) -> Any:
+    if isinstance(x, np.ndarray):
+        return [_plain(v) for v in x]
+    return x.item() if isinstance(x, np.generic) else x
+
+
+def _set(node: Any, parts: list[str], value: Any, key: str) -> Any:
+    """Return ``node`` with ``value`` at the path ``parts``; lists are indexed by number."""
+    if not parts:
+        return value
+    head, rest = parts[0], parts[1:]
+    if head.isdigit() and node is None:
+        node = ()
+    if isinstance(node, list | tuple):
+        if not head.isdigit() or int(head) >= len(node):
+            raise KeyError(f"{key}: no item {head!r} (the list has {len(node)} items)")
+        out = list(node)
+        out[int(head)] = _set(node[int(head)], rest, value, key)
+        return out
+    if node is None:
+        node = {}
+    if not isinstance(node, Mapping):
+        raise KeyError(f"{key}: {head!r} is below a value that is not a table")
+    out = dict(node)
+    out[head] = _set(out.get(head), rest, value, key)
+    return out
+
+
+def _validator(section: str) -> pydantic.TypeAdapter:
+    return pydantic.TypeAdapter(Config.model_fields[section].annotation)
+
+
+def member_configs(config: Config, draws: Mapping[str, Any]) -> list[Config]:
+    """Return one config per draw: ``config`` with ``{key: values[i]}`` applied, for ``i`` in ``range(K)``.
+
+    Parameters
+    ----------
+    config : Config
+        The base config.
+    draws : mapping of str to array-like
+        Dotted keys (list items by index) and ``K`` values each (shape ``(K, ...)`` for lists by age).
+
+    Returns
+    -------
+    list of Config
+        ``K`` configs; each keeps ``config``'s provenance with the draw added to its ``overrides``.
+
+    Raises
+    ------
+    ValueError
+        No keys, values of different lengths, or a key in :data:`FIXED`.
+    ConfigError
+        A draw that fails validation: names the key(s), the draw index and what is allowed.
+    """
+    if not draws:
+        raise ValueError("draws: give at least one key -> K values")
+    values = {}
+    for key, v in draws.items():
+        why = fixed_reason(key, config)
+        if why is not None:
+            raise ValueError(f"draws[{key!r}]: cannot vary within a batch ({why}); run separate batches")
+        arr = np.asarray(v)
+        if arr.ndim == 0:
+            raise ValueError(f"draws[{key!r}]: expected K values (a sequence), got a scalar {v!r}")
+        values[key] = arr
+    sizes = {key: len(arr) for key, arr in values.items()}
+    if len(set(sizes.values())) != 1:
+        raise ValueError(f"draws: every key needs the same number of values; got {sizes}")
+    k = next(iter(sizes.values()))
+    if k < 1:
+        raise ValueError("draws: need at least one draw")
+    sections = sorted({key.split(".")[0] for key in values})
+    unknown = [s for s in sections if s not in Config.model_fields]
+    if unknown:
+        raise ConfigError(
+            [f"draws[{s!r}]: unknown section; allowed: {', '.join(Config.model_fields)}" for s in unknown]
+        )
+    dumped = config.model_dump(exclude_unset=True)
+    adapters = {s: _validator(s) for s in sections}
+    cache: dict[tuple, Any] = {}  # members with the same values of a section share its validated model
+    out = []
+    for i in range(k):
+        draw = {key: _plain(arr[i]) for key, arr in values.items()}
+        update = {}
+        for s in sections:
+            mine = {key: val for key, val in draw.items() if key.split(".")[0] == s}
+            ident = (s, repr(sorted(mine.items())))
+            if ident not in cache:
+                data = dumped.get(s)
+                try:
+                    for key, val in mine.items():
+                        data = _set(data, key.split(".")[1:], val, key)
+                    cache[ident] = adapters[s].validate_python(data)
+                except (KeyError, pydantic.ValidationError) as e:
+                    raise ConfigError([_problem(e, s, sorted(mine), i)]) from None
+            update[s] = cache[ident]
+        member = config.model_copy(update=update)
+        member._provenance = {**config.provenance, "overrides": _overrides(config, draw)}
+        out.append(member)
+    return out
+
+
+def _overrides(config: Config, draw: Mapping[str, Any]) -> str:
+    earlier = json.loads(config.provenance.get("overrides") or "{}")
+    return json.dumps({**earlier, **draw}, default=str, ensure_ascii=False)
+
+
+def _problem(e: Exception, section: str, keys: list[str], index: int) -> str:
+    where = f"draws (draw {index}, {', '.join(keys)})"
+    if isinstance(e, KeyError):
+        return f"{where}: {e.args[0]}"
+    lines = []
+    for err in e.errors():  # type: ignore[attr-defined]
+        loc = ".".join(str(p) for p in (section, *err["loc"]))
+        msg = err["msg"].removeprefix("Value error, ")
+        if "input" in err and not isinstance(err["input"], Mapping | list):
+            msg += f" (got {err['input']!r})"
+        lines.append(f"{loc}: {msg}")
+    return f"{where}: " + "; ".join(lines)
