@@ -30,7 +30,6 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 VENV = HERE / ".venv-covasim"
-PYENV_311 = Path("/root/.pyenv/versions/3.11.7/bin/python3.11")
 
 _PRELUDE = textwrap.dedent("""
     import json, resource, sys, time
@@ -100,7 +99,8 @@ def covasim_python(python: str | None) -> Path:
     exe = VENV / "bin" / "python"
     if exe.exists():
         return exe
-    base = python or (str(PYENV_311) if PYENV_311.exists() else shutil.which("python3.11"))
+    pyenv = sorted(Path.home().glob(".pyenv/versions/3.11*/bin/python3.11"))  # a pyenv install, if any
+    base = python or (str(pyenv[-1]) if pyenv else shutil.which("python3.11"))
     if base is None:
         sys.exit("Covasim 4.0.1 needs Python 3.11: pass --python /path/to/python3.11")
     subprocess.run([base, "-m", "venv", str(VENV)], check=True)

@@ -157,8 +157,8 @@ def main(argv: list[str] | None = None) -> None:
         )
     batch = rows[2][1]
     print(
-        f"\nvalidating the {batch['runs']} draws (member_configs): {batch['validate_cpu']:.2f} s CPU, "
-        "inside the batch time"
+        f"\nvalidating the {batch['runs']} draws (member_configs): {batch['validate_cpu']:.2f} s CPU "
+        "(included in the batched time)"
     )
 
     print("\n| horizon (days) | compiled runs/s (CPU) | ms per run per day |")

@@ -20,7 +20,7 @@ def homogeneous(**overrides: Any) -> Config:
         "scenario": {"name": "test", "start_date": "2026-01-01", "horizon_days": 365},
         "population": {"total": 1_000_000, "contacts": "homogeneous"},
         "variants": {"resident": {"r0": 2.5, "initial_infections": 10}},
-        "immunity": {"ve_infection_prior": 1.0, "ve_severe_prior": 1.0, "waning_days": 0},
+        "immunity": {"ve_infection_prior": 1.0, "ve_severe_prior": 1.0, "waning_days": 0, "waning_days_infection": 0},
     }
     return Config.model_validate(_merge(base, overrides))
 

@@ -27,7 +27,7 @@ def make_config(
         "scenario": {"name": "abm test", "start_date": "2025-01-01", "horizon_days": days},
         "population": {"total": total, "contacts": contacts},
         "variants": {"resident": {"r0": r0, "initial_infections": initial}},
-        "immunity": immunity or {"waning_days": 0},
+        "immunity": immunity or {"waning_days": 0, "waning_days_infection": 0},
         "interventions": list(interventions),
     }
     if new:

@@ -16,7 +16,7 @@ def _config(total, contacts, days, initial):
             "scenario": {"name": "validation", "start_date": "2025-01-01", "horizon_days": days},
             "population": {"total": total, "contacts": contacts},
             "variants": {"resident": {"r0": 2.5, "initial_infections": initial}},
-            "immunity": {"waning_days": 0},
+            "immunity": {"waning_days": 0, "waning_days_infection": 0},
         }
     )
 

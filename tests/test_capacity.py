@@ -65,7 +65,7 @@ def test_cylinder_content_ideal_and_real_gas(litres, bar, real):
     ideal = Oxygen(cylinder_water_litres=litres, cylinder_pressure_bar=bar)
     assert cylinder_m3(ideal) == pytest.approx(litres * bar / 1.01325 / 1000, rel=1e-12)
     gas = Oxygen(cylinder_water_litres=litres, cylinder_pressure_bar=bar, cylinder_gas="real")
-    assert cylinder_m3(gas) == pytest.approx(real, abs=0.06)  # CoolProp figures of parameters.md s.3
+    assert cylinder_m3(gas) == pytest.approx(real, abs=0.06)  # CoolProp figures of docs/sources.md s.3
 
 
 def test_real_gas_table_stops_at_200_bar():

@@ -19,7 +19,7 @@ from scenarios.config.health import Care as CareConfig
 from .conftest import homogeneous
 
 START = dt.date(2027, 1, 1)
-UNLIMITED = 1e9  # the largest capacity a config accepts; far above any province
+UNLIMITED = 1e9  # config numbers are bounded by MAX_NUMBER
 MODES = ["deterministic", "stochastic"]
 OVERFLOW = ["lost", "queue"]
 

@@ -9,9 +9,9 @@ import scenarios
 from scenarios.care import CARE_VARIABLES
 from scenarios.config.health import Care as CareConfig
 
-from .conftest import homogeneous
+from .conftest import CONFIGS, homogeneous
 
-UNLIMITED = 1e9  # the largest capacity a config accepts; far above any province
+UNLIMITED = 1e9  # config numbers are bounded by MAX_NUMBER
 
 
 def constrained(**extra):
@@ -84,3 +84,12 @@ def test_a_dated_surge_step_raises_capacity_in_the_results():
     ds = scenarios.run(cfg)
     beds = ds.beds_oxygen_available.to_series()
     assert beds.loc["2026-02-07"] == 150 and beds.loc["2026-02-08"] == 450
+
+
+def test_queue_gives_more_deaths_than_lost_first_come_first_served():
+    """docs/care.md: the queue admits waiting patients who would survive untreated ahead of new arrivals."""
+    deaths = {}
+    for mode in ("lost", "queue"):
+        cfg = scenarios.load_config(CONFIGS / "phong_tho_new_variant.toml", {"care.overflow": mode})
+        deaths[mode] = float(scenarios.run(cfg).deaths.sum())
+    assert deaths["queue"] > deaths["lost"]

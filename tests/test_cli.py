@@ -25,16 +25,18 @@ def test_run_writes_results_with_schema_and_provenance(tmp_path, capsys):
             "scenario.horizon_days=60",
             "--seed",
             "7",
+            "--lang",
+            "en",
         ]
     )
     assert code == 0
     printed = capsys.readouterr().out
     assert "Phong Thổ" in printed and str(out / "results.nc") in printed
     for line in (
-        "peak oxygen demand:",
+        "Peak oxygen need:",
         "cylinders/day",
-        "peak ICU need:",
-        "staffed ICU beds",
+        "Most patients needing ICU at once:",
+        "ICU beds with enough staff",
         "without the care",
     ):
         assert line in printed

@@ -295,3 +295,98 @@ def test_a_utf8_bom_is_accepted(tmp_path, capsys):
     path = tmp_path / "bom.toml"
     path.write_bytes(b"\xef\xbb\xbf" + GOOD.encode("utf-8"))
     assert _run_cli(["validate", str(path)], capsys)[0] == 0
+
+
+def _hostile(tmp_path, kind):
+    if kind == "nested tables":
+        return GOOD + "[disease]\nx = " + "{a = " * 5000 + "1" + "}" * 5000 + "\n"
+    if kind == "dotted parts":
+        return GOOD + "[disease]\n" + ".".join(["a"] * 2000) + " = 1\n"
+    if kind == "long extends chain":
+        for i in range(1, 1200):
+            (tmp_path / f"c{i}.toml").write_text(f'extends = "c{i + 1}.toml"\n', encoding="utf-8")
+        (tmp_path / "c1200.toml").write_text(GOOD, encoding="utf-8")
+        return 'extends = "c1.toml"\n'
+    if kind == "symlink loop":
+        (tmp_path / "loop.toml").symlink_to(tmp_path / "loop.toml")
+        return 'extends = "loop.toml"\n'
+    if kind == "NUL byte":
+        return 'extends = "a\\u0000b.toml"\n'
+    if kind == "outside the tree":
+        (tmp_path.parent / "elsewhere.toml").write_text(GOOD, encoding="utf-8")
+        return 'extends = "../elsewhere.toml"\n'
+    if kind == "absolute non-config":
+        return 'extends = "/etc/passwd"\n'
+    if kind == "threshold file outside":
+        return GOOD + '[thresholds]\nset = "../../x.toml"\n'
+    raise ValueError(kind)
+
+
+@pytest.mark.parametrize(
+    ("kind", "expected"),
+    [
+        ("nested tables", "nested too deeply"),
+        ("dotted parts", "nested more than"),
+        ("long extends chain", "files in the 'extends' chain"),
+        ("symlink loop", "loop.toml"),
+        ("NUL byte", "extends"),
+        ("outside the tree", "lies outside"),
+        ("absolute non-config", "not a config file"),
+        ("threshold file outside", "thresholds.set: '../../x.toml' lies outside"),
+    ],
+)
+def test_hostile_configs_get_one_line_and_exit_2(kind, expected, tmp_path, capsys):
+    folder = tmp_path / "cfg"
+    folder.mkdir()
+    path = folder / "hostile.toml"
+    path.write_text(_hostile(folder, kind), encoding="utf-8")
+    code, err = _run_cli(["validate", str(path)], capsys)
+    assert code == 2 and expected in err and "Traceback" not in err
+    assert len(err.strip().splitlines()) == 2  # "error: ..." and the problem
+
+
+def test_allow_dir_lets_extends_read_another_folder(tmp_path, capsys):
+    (tmp_path / "shared").mkdir()
+    (tmp_path / "shared" / "base.toml").write_text(GOOD, encoding="utf-8")
+    (tmp_path / "mine").mkdir()
+    path = tmp_path / "mine" / "w.toml"
+    path.write_text('extends = "../shared/base.toml"\n', encoding="utf-8")
+    assert _run_cli(["validate", str(path)], capsys)[0] == 2
+    assert _run_cli(["validate", str(path), "--allow-dir", str(tmp_path / "shared")], capsys)[0] == 0
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["run", "CFG", "--seed", "-1"],
+        ["run", "CFG", "--replicates", "1000000000"],
+        ["run", "CFG", "--replicates", "2", "--vary", "variants.resident.r0=0:inf"],
+        ["report", "DIR", "--dpi", "0"],
+        ["report", "DIR", "--dpi", "-5"],
+        ["report", "DIR", "--dpi", "100000"],
+    ],
+)
+def test_command_line_values_are_range_checked(argv, tmp_path, capsys):
+    path = tmp_path / "ok.toml"
+    path.write_text(GOOD, encoding="utf-8")
+    argv = [str(path) if a == "CFG" else str(tmp_path) if a == "DIR" else a for a in argv]
+    try:
+        code = main(argv + ["--out", str(tmp_path / "o")] if argv[0] == "run" else argv)
+    except SystemExit as e:  # argparse's usage error
+        code = e.code
+    err = capsys.readouterr().err
+    assert code == 2 and "Traceback" not in err
+    assert not (tmp_path / "o").exists()
+
+
+def test_ctrl_c_exits_130_with_one_line(tmp_path, capsys, monkeypatch):
+    from scenarios import cli
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(cli, "run", interrupted)
+    path = tmp_path / "ok.toml"
+    path.write_text(GOOD, encoding="utf-8")
+    code, err = _run_cli(["run", str(path), "--out", str(tmp_path / "o")], capsys)
+    assert code == 130 and len(err.strip().splitlines()) == 1 and "Traceback" not in err

@@ -1,4 +1,4 @@
-"""Crossing dates on synthetic series with analytic answers; threshold-set files and config (issue 4)."""
+"""Crossing dates on synthetic series with analytic answers; threshold-set files and config."""
 
 from __future__ import annotations
 
@@ -313,3 +313,53 @@ def test_config_defaults_to_the_provincial_set():
     )
     assert cfg.thresholds.resolve().name == "provincial_3984" and cfg.policies == ()
     assert first_true(np.array([False, True])) == 1
+
+
+def test_a_criterion_met_from_the_start_is_a_finding_not_a_trigger():
+    """Default ICU capacity below the plan's 4 per 100k: met on day 0, so not the activation nor its lead."""
+    t = np.arange("2026-01-01", "2026-03-02", dtype="datetime64[D]")
+    n = len(t)
+    ds = xr.Dataset(
+        {
+            "cases_7d_per_100k": ("time", np.linspace(0, 900, n)),  # > 450 from day 31
+            "free_staffed_icu_beds_per_100k": ("time", np.full(n, 3.5)),  # < 4 throughout
+            "unmet_icu": ("time", np.where(np.arange(n) >= 40, 5.0, 0.0)),
+        },
+        coords={"time": t},
+        attrs={"population_total": 100_000},
+    )
+    df = crossings(ds).set_index("criterion")
+    assert df.loc["icu", "status"] == "met from the start"
+    assert pd.isna(df.loc["icu", "first_date"]) and df.loc["icu", "days_met"] == n
+    assert df.loc["cases", "status"] == "crossed" and df.loc["cases", "rank"] == 1
+    assert df.loc["activation", "first_day"] == df.loc["cases", "first_day"]
+    assert df.loc["activation", "lead_days"] == 40 - df.loc["cases", "first_day"]
+    assert df.attrs["first_criterion"] == "cases"
+    # Once it stops holding and holds again, it is a crossing like any other.
+    icu = np.full(n, 3.5)
+    icu[10:20] = 6.0
+    df = crossings(ds.assign(free_staffed_icu_beds_per_100k=("time", icu))).set_index("criterion")
+    assert df.loc["icu", "first_day"] == 20 and df.loc["activation", "first_day"] == 20
+
+
+def test_the_daily_tracker_agrees_on_activation_with_a_criterion_met_from_the_start():
+    from scenarios.config.surge import load_threshold_set
+    from scenarios.indicators import IndicatorTracker, evaluate
+
+    ts = load_threshold_set("provincial_3984")
+    n = 60
+    tracker = IndicatorTracker(n, 100_000, ts)
+    cases = np.r_[np.zeros(30), np.full(30, 200.0)]
+    for day in range(n):
+        tracker.update(
+            day,
+            reported_cases=cases[day],
+            oxygen_patients=0.0,
+            free_covid_beds=100.0,
+            staffed_icu_beds=3.5,
+            free_staffed_icu_beds=3.5,
+            deaths=0.0,
+        )
+    _, activated = evaluate(tracker.values, ts)
+    np.testing.assert_array_equal(tracker.activated, activated)
+    assert not tracker.activated[:30].any() and tracker.activated[-1]

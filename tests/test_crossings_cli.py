@@ -1,4 +1,4 @@
-"""The CLI writes crossings.csv and actions.csv and its summary leads with the crossings (issue 4)."""
+"""The CLI writes crossings.csv and actions.csv and its summary leads with the crossings."""
 
 from __future__ import annotations
 
@@ -28,8 +28,8 @@ def test_run_writes_crossings_csv_and_summary_leads_with_it(tmp_path, capsys):
     assert code == 0
     printed = capsys.readouterr().out
     lines = printed.splitlines()
-    assert lines[1].startswith("surge-plan thresholds (small_area_phongtho)")
-    assert printed.index("surge-plan thresholds") < printed.index("infections")
+    assert lines[1].startswith("Các tiêu chí kích hoạt phương án (small_area_phongtho)")
+    assert printed.index("Các tiêu chí kích hoạt") < printed.index("Số lượt nhiễm")
     table = pd.read_csv(out / "crossings.csv")
     assert {"criterion", "operator", "threshold", "first_date", "first_day", "days_met"} <= set(table.columns)
     assert table["criterion"].tolist()[:4] == ["cases", "oxygen", "free_beds", "activation"]
@@ -74,6 +74,6 @@ step = "field hospital"
 """,
         encoding="utf-8",
     )
-    assert main(["validate", str(cfg)]) == 2
+    assert main(["validate", str(cfg), "--allow-dir", str(CONFIGS)]) == 2
     err = capsys.readouterr().err
     assert "policies.0.step: unknown surge step 'field hospital'; configured: field hospitals" in err

@@ -1,4 +1,4 @@
-"""Indicator arithmetic, operators, sustained logic, activation rule and levels (issue 4)."""
+"""Indicator arithmetic, operators, sustained logic, activation rule and levels."""
 
 from __future__ import annotations
 

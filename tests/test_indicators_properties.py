@@ -32,7 +32,11 @@ def test_first_day_and_days_met_match_brute_force(series, op, threshold, n):
         attrs={"population_total": 1e5},
     )
     row = crossings(ds, ts).iloc[0]
-    expected_first = met.index(True) if any(met) else None
+    # Dates in the run the comparison has held on since the first date do not count as a crossing.
+    from_start = [all(OPS[op](x[s], threshold * 10) for s in range(t + 1)) for t in range(len(x))]
+    crossed = [m and not f for m, f in zip(met, from_start, strict=True)]
+    expected_first = crossed.index(True) if any(crossed) else None
+    assert row["status"] == ("met from the start" if from_start[0] else "crossed" if any(crossed) else "not crossed")
     assert (None if pd.isna(row["first_day"]) else int(row["first_day"])) == expected_first
     assert row["days_met"] == sum(met)
 

@@ -28,7 +28,7 @@ def test_notebook_is_stripped(path):
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
 def test_notebook_executes_in_under_a_minute(path):
     book = nbformat.read(path, as_version=4)
-    # STYLE rule 9: notebooks run with warnings as errors (the kernel is another process, so say it there).
+    # notebooks run with warnings as errors (the kernel is another process, so say it there).
     book.cells.insert(0, nbformat.v4.new_code_cell("import warnings\nwarnings.simplefilter('error')"))
     client = NotebookClient(book, timeout=60, kernel_name="python3", resources={"metadata": {"path": str(path.parent)}})
     start = time.perf_counter()

@@ -276,7 +276,11 @@ def test_compare_draws_replicates_as_a_band():
     (line,) = by_gid(fig, "run:ABM")
     expected = np.median(a["needing_oxygen"].sum("age_group").values, axis=0)
     np.testing.assert_allclose(line.get_ydata(), expected)
-    assert "trung vị và khoảng 5-95%" in svg_text(fig)
+    # Three runs are too few for a 5-95% band: the band is their whole range, and says so.
+    assert "trung vị, thấp nhất và cao nhất của 3 lần chạy" in svg_text(fig)
+    (band,) = [c for c in fig.axes[0].collections if "3 lần chạy" in str(c.get_label())]
+    top = band.get_paths()[0].vertices[:, 1].max()
+    assert top == pytest.approx(a["needing_oxygen"].sum("age_group").max())
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -364,7 +368,8 @@ def test_save_writes_a4_png_at_300_dpi_pdf_and_svg(tmp_path):
         assert im.size[1] == pytest.approx(210 / 25.4 * 300, abs=1)
         assert im.info["dpi"] == pytest.approx((300, 300), abs=0.01)
     portrait = plots.dashboard(synthetic_results(), lang="vi")
-    assert tuple(portrait.get_size_inches()) == pytest.approx((210 / 25.4, 297 / 25.4))
+    # Drawn inside a 10 mm border, which saving adds back: the page is A4.
+    assert tuple(portrait.get_size_inches()) == pytest.approx((190 / 25.4, 277 / 25.4))
     import pypdf
 
     box = pypdf.PdfReader(tmp_path / "cases.pdf").pages[0].mediabox
@@ -448,3 +453,29 @@ def test_compare_takes_the_results_of_a_sweep_by_scenario():
     assert len(by_gid(fig, "crossing:as shipped")) == 1  # one replicate: drawn as a single run
     with pytest.raises(TypeError, match="scenario"):
         plots.compare(synthetic_results())
+
+
+@pytest.mark.parametrize("name", ["Ngân sách $5 đến $10", r"broken $\frac{1}{$ TeX", "x" * 200])
+def test_names_are_plain_text_in_figures(name):
+    ds = synthetic_results().assign_attrs(scenario_name=name)
+    fig = plots.dashboard(ds, lang="vi")
+    text = svg_text(fig)
+    assert name[:40] in text.replace("\n", " ") or name[:40] in "".join(text.split())
+
+
+def test_a_name_longer_than_a_page_is_refused_by_the_config():
+    from pydantic import ValidationError
+
+    with pytest.raises(ValidationError, match="at most 200"):
+        scenarios.config.Scenario(name="x" * 30_000, start_date="2026-01-01", horizon_days=10)
+
+
+def test_dashboard_reports_a_criterion_met_from_the_start_as_a_finding():
+    """Default ICU capacity is below the plan's 4 per 100k: a note, not the activation on day 0."""
+    cfg = scenarios.load_config(CONFIGS / "homogeneous_r0_2.5.toml", {"scenario.horizon_days": 120})
+    ds = scenarios.run(cfg)
+    text = svg_text(plots.dashboard(ds, lang="en"))
+    assert "is met from the first day" in text.replace("\n", " ")
+    table = scenarios.crossings(ds).set_index("criterion")
+    assert table.loc["icu", "status"] == "met from the start"
+    assert table.loc["activation", "first_day"] > 0

@@ -1,4 +1,4 @@
-"""Triggered responses: timing, delays, durations, de-escalation, repeat, surge, record (issue 4)."""
+"""Triggered responses: timing, delays, durations, de-escalation, repeat, surge, record."""
 
 from __future__ import annotations
 

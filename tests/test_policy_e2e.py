@@ -1,4 +1,4 @@
-"""Indicators and triggered responses inside the daily loop, end to end through ``run`` (issue 4)."""
+"""Indicators and triggered responses inside the daily loop, end to end through ``run``."""
 
 from __future__ import annotations
 

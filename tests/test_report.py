@@ -16,7 +16,8 @@ from ._synthetic_results import M3_PER_CYLINDER, synthetic_results
 from .conftest import CONFIGS
 
 FIGURE_FILES = sorted(f"{name}.{ext}" for name in [*plots.FIGURES, "tables"] for ext in ("png", "pdf", "svg"))
-BUNDLE = sorted(FIGURE_FILES + ["annex.pdf", "crossings.csv", "crossings.md", "key_numbers.csv", "key_numbers.md"])
+TABLES = ["actions.csv", "crossings.csv", "crossings.md", "key_numbers.csv", "key_numbers.md", "series.csv"]
+BUNDLE = sorted(FIGURE_FILES + TABLES + ["annex.docx", "annex.pdf", "tables.xlsx"])
 
 
 def _pdf_text(path) -> str:
@@ -38,21 +39,22 @@ def test_cli_run_with_report_writes_the_full_bundle_in_vietnamese(tmp_path, caps
         ]
     )
     assert code == 0
-    assert f"report: {out / 'report'}" in capsys.readouterr().out
+    assert f"report: {out / 'report' / 'vi'}" in capsys.readouterr().out
     names = sorted(p.name for p in out.iterdir())
     assert "report" in names and "results.nc" in names
     assert not [n for n in names if n.startswith(".")]  # no temporary folders left
-    assert sorted(p.name for p in (out / "report").iterdir()) == BUNDLE
+    assert sorted(p.name for p in (out / "report").iterdir()) == ["vi"]
+    assert sorted(p.name for p in (out / "report" / "vi").iterdir()) == BUNDLE
     ds = read_netcdf(out / "results.nc")
     # The crossings CSV is the crossings table of the run.
-    csv = pd.read_csv(out / "report" / "crossings.csv")
+    csv = pd.read_csv(out / "report" / "vi" / "crossings.csv")
     table = crossings(ds, thresholds=plots.threshold_set(ds))
     assert list(csv["criterion"]) == list(table["criterion"])
     assert list(csv["first_date"].fillna("")) == [
         d.strftime("%Y-%m-%d") if not pd.isna(d) else "" for d in table["first_date"]
     ]
     # The annex: dashboard, tables page, then the five other figures; Vietnamese text with diacritics.
-    annex = out / "report" / "annex.pdf"
+    annex = out / "report" / "vi" / "annex.pdf"
     assert len(pypdf.PdfReader(annex).pages) == 7
     text = _pdf_text(annex)
     for s in (
@@ -66,7 +68,7 @@ def test_cli_run_with_report_writes_the_full_bundle_in_vietnamese(tmp_path, caps
         "Phong Thổ",
     ):
         assert s in text, s
-    md = (out / "report" / "key_numbers.md").read_text(encoding="utf-8")
+    md = (out / "report" / "vi" / "key_numbers.md").read_text(encoding="utf-8")
     assert "Nhu cầu oxy cao nhất" in md and "m³/ngày" in md and "bình/ngày" in md
 
 
@@ -74,11 +76,11 @@ def test_cli_report_in_english_on_an_existing_run(tmp_path, capsys):
     run_dir = tmp_path / "r"
     write_netcdf(synthetic_results(), run_dir / "results.nc")
     assert main(["report", str(run_dir), "--lang", "en", "--dpi", "40"]) == 0
-    assert sorted(p.name for p in (run_dir / "report").iterdir()) == BUNDLE
-    cross = (run_dir / "report" / "crossings.md").read_text(encoding="utf-8")
+    assert sorted(p.name for p in (run_dir / "report" / "en").iterdir()) == BUNDLE
+    cross = (run_dir / "report" / "en" / "crossings.md").read_text(encoding="utf-8")
     assert "| Criterion | Condition | First date met | Days met | Days before overflow |" in cross
     assert "21 Feb 2027" in cross  # the synthetic cases criterion (> 450) is first met on day 51
-    assert "Surge-plan activation criteria" in _pdf_text(run_dir / "report" / "annex.pdf")
+    assert "Surge-plan activation criteria" in _pdf_text(run_dir / "report" / "en" / "annex.pdf")
 
 
 @pytest.mark.parametrize("make", ["empty", "missing", "file"])
@@ -111,27 +113,28 @@ def test_a_failing_report_leaves_the_earlier_one_untouched_and_no_temporary_fold
     monkeypatch.setattr(plots, "FIGURES", {"dashboard": plots.dashboard, "cases": plots.cases})  # fast
     write_netcdf(synthetic_results(), tmp_path / "results.nc")
     report.write_report(tmp_path, dpi=30, formats=("svg",))
-    before = {p.name: p.read_bytes() for p in (tmp_path / "report").iterdir()}
+    before = {p.name: p.read_bytes() for p in (tmp_path / "report" / "vi").iterdir()}
 
-    def broken(ds, lang="vi"):
+    def broken(ds, lang="vi", size=None):
         raise RuntimeError("figure failed")
 
     monkeypatch.setitem(plots.FIGURES, "oxygen", broken)  # after the other figures are written
     with pytest.raises(RuntimeError, match="figure failed"):
-        report.write_report(tmp_path, lang="en", dpi=30, formats=("svg",))
+        report.write_report(tmp_path, lang="vi", dpi=30, formats=("svg",))
     assert sorted(p.name for p in tmp_path.iterdir()) == ["report", "results.nc"]
-    assert {p.name: p.read_bytes() for p in (tmp_path / "report").iterdir()} == before
+    assert sorted(p.name for p in (tmp_path / "report").iterdir()) == ["vi"]
+    assert {p.name: p.read_bytes() for p in (tmp_path / "report" / "vi").iterdir()} == before
 
 
 def test_a_new_report_replaces_the_earlier_one(tmp_path, monkeypatch):
     monkeypatch.setattr(plots, "FIGURES", {"dashboard": plots.dashboard, "cases": plots.cases})  # fast
     write_netcdf(synthetic_results(), tmp_path / "results.nc")
-    report.write_report(tmp_path, lang="vi", dpi=30, formats=("svg",))
-    (tmp_path / "report" / "stale.txt").write_text("from an earlier version")
     report.write_report(tmp_path, lang="en", dpi=30, formats=("svg",))
-    names = sorted(p.name for p in (tmp_path / "report").iterdir())
+    (tmp_path / "report" / "en" / "stale.txt").write_text("from an earlier version")
+    report.write_report(tmp_path, lang="en", dpi=30, formats=("svg",))
+    names = sorted(p.name for p in (tmp_path / "report" / "en").iterdir())
     assert "stale.txt" not in names and "cases.svg" in names
-    assert "Criterion" in (tmp_path / "report" / "crossings.md").read_text(encoding="utf-8")
+    assert "Criterion" in (tmp_path / "report" / "en" / "crossings.md").read_text(encoding="utf-8")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["report", "results.nc"]
 
 
@@ -172,12 +175,13 @@ def test_formatted_tables_use_vietnamese_conventions():
     assert cross.iloc[0, 0] == "Số ca mắc mới trong 7 ngày trên 100.000 dân" and cross.iloc[0, 2] == "21/02/2027"
 
 
-def test_report_refuses_results_of_several_runs(tmp_path, capsys):
+def test_report_refuses_too_few_runs_for_bands(tmp_path, capsys):
     import xarray as xr
 
     both = xr.concat([synthetic_results(), synthetic_results(peak=0.5)], dim="replicate")
     write_netcdf(both, tmp_path / "results.nc")
     assert main(["report", str(tmp_path)]) == 2
     err = capsys.readouterr().err
-    assert "replicate=2" in err and str(tmp_path) in err and "Traceback" not in err
+    assert "2 runs" in err and "at least 10" in err and "--replicates 10" in err
+    assert str(tmp_path) in err and "Traceback" not in err and len(err.strip().splitlines()) == 1
     assert sorted(p.name for p in tmp_path.iterdir()) == ["results.nc"]

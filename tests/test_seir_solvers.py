@@ -14,7 +14,7 @@ from .conftest import CONFIGS, homogeneous
 
 pytestmark = pytest.mark.skipif(not _seir_kernels.COMPILED, reason="numba not installed: only the scipy path exists")
 
-#: Largest relative difference allowed between the two paths on any output variable (issue 10).
+#: Largest relative difference allowed between the two paths on any output variable.
 TOLERANCE = 1e-6
 
 

@@ -11,7 +11,7 @@ Oxygen arithmetic (gas volumes at about 1 atm)
 - A flow of 1 L/min for a day is 1 x 60 x 24 / 1000 = 1.44 m3, so 10 L/min is 14.4 m3/day.
 - A cylinder of water volume ``V`` L filled to ``P`` bar holds ``V x P / 1.01325 / 1000`` m3 as an ideal
   gas (40 L at 150 bar: 5.92 m3). With ``cylinder_gas = "real"`` the content is scaled by the real-gas
-  factor at 15 C from CoolProp (parameters.md s.3: 6.4 m3 for 40 L/150 bar, 8.5 m3 for 40 L/200 bar),
+  factor at 15 C from CoolProp (docs/sources.md s.3: 6.4 m3 for 40 L/150 bar, 8.5 m3 for 40 L/200 bar),
   interpolated linearly in pressure between 0, 150 and 200 bar.
 - One tonne of liquid oxygen gives ``liquid_m3_per_tonne`` m3 (738 at 15 C).
 """
@@ -37,7 +37,7 @@ __all__ = [
 M3_PER_DAY_PER_L_PER_MIN = 60 * 24 / 1000  # 1.44
 ATM_BAR = 1.01325
 # Real-gas content / ideal-gas content of an oxygen cylinder at 15 C, by filling pressure (bar):
-# CoolProp figures of parameters.md s.3 (6.4 m3 real vs 5.92 ideal at 150 bar; 8.5 vs 7.90 at 200 bar).
+# CoolProp figures of docs/sources.md s.3 (6.4 m3 real vs 5.92 ideal at 150 bar; 8.5 vs 7.90 at 200 bar).
 _REAL_GAS_BAR = (0.0, 150.0, 200.0)
 _REAL_GAS_FACTOR = (1.0, 6.4 / (40 * 150 / ATM_BAR / 1000), 8.5 / (40 * 200 / ATM_BAR / 1000))
 

@@ -102,7 +102,9 @@ class _Buffer:
     def __init__(self, n_member: int, n_kind: int, n_days: int, rng: np.random.Generator | None):
         self.rng = rng
         self.n = np.zeros((n_member, n_kind, N_AGE, n_days), dtype=float if rng is None else np.int64)
-        self.stock = np.zeros(self.n.shape[:-1], dtype=self.n.dtype)  # n summed over days, kept up to date
+        # People by member, kind and age (n summed over days), kept as they come and go: exact balances,
+        # and no sum over the whole ring each time a total is asked for.
+        self.stock = np.zeros(self.n.shape[:-1], dtype=self.n.dtype)
         self.pos = 0
 
     def add(self, kind: int, people: np.ndarray, kernel: np.ndarray) -> None:
@@ -116,7 +118,7 @@ class _Buffer:
             sched = people[:, :, None] * (kernel[:, None, :] if kernel.ndim == 2 else kernel)
         else:
             sched = self.rng.multinomial(people, kernel[0] if kernel.ndim == 2 else kernel)
-        self.stock[:, kind] += sched.sum(axis=-1)
+        self.stock[:, kind] += people  # kernels are distributions: everyone scheduled is in the stock
         size, length = self.n.shape[-1], sched.shape[-1]
         first = min(length, size - self.pos)
         self.n[:, kind, :, self.pos : self.pos + first] += sched[..., :first]

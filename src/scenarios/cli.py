@@ -3,25 +3,36 @@
 from __future__ import annotations
 
 import argparse
+import math
 import sys
 from pathlib import Path
 
-import numpy as np
-import pandas as pd
-import xarray as xr
-
+from . import __version__
 from .config import Config, ConfigError, load_config, parse_set
 from .ensemble import summarise_crossings, sweep
-from .indicators import crossings, format_crossings, threshold_set_of, write_crossings
+from .export import export_series
+from .indicators import crossings, threshold_set_of, write_crossings
+from .plots import MIN_RUNS
 from .policy import actions
-from .report import REPORT_DIR, ReportError, key_numbers, write_report
-from .results import ResultsError, output_folder, write_atomic, write_netcdf
+from .report import REPORT_DIR, SIZES, ReportError, load_run, write_report
+from .results import ResultsError, output_folder, write_csv, write_netcdf
 from .simulate import prepare, run
+from .summary import summary, sweep_summary
 
 __all__ = ["main"]
 
+# A replicate of a province-sized run holds tens of MB of results: beyond this the sweep cannot fit in memory.
+MAX_REPLICATES = 10_000
 # What a run writes into its output folder (replaced whole, see results.output_folder).
-OUTPUTS = {"results.nc", "crossings.csv", "actions.csv", "crossings_summary.csv", REPORT_DIR}
+OUTPUTS = {
+    "results.nc",
+    "crossings.csv",
+    "actions.csv",
+    "crossings_summary.csv",
+    "series.csv",
+    "series.xlsx",
+    REPORT_DIR,
+}
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -29,10 +40,12 @@ def _parser() -> argparse.ArgumentParser:
         prog="scenarios",
         description="Epidemic surge planning: run new-variant what-ifs against provincial capacity.",
     )
+    p.add_argument("--version", action="version", version=f"scenarios {__version__}")
     sub = p.add_subparsers(dest="command", required=True)
 
     r = sub.add_parser("run", help="run a config and write DIR/results.nc")
     r.add_argument("config", type=Path, help="what-if config file (TOML)")
+    _allow_dir(r)
     r.add_argument("--out", type=Path, default=None, help="output folder (default: runs/<config name>)")
     r.add_argument(
         "--set",
@@ -43,10 +56,10 @@ def _parser() -> argparse.ArgumentParser:
         help="override a config value, e.g. --set variants.new.immune_escape=0.5 (repeatable)",
     )
     r.add_argument("--engine", choices=["seir", "abm"], default="seir", help="transmission engine")
-    r.add_argument("--seed", type=int, default=0, help="random seed (stochastic parts)")
+    r.add_argument("--seed", type=_whole(0, 2**63 - 1), default=0, help="random seed (stochastic parts), >= 0")
     r.add_argument(
         "--replicates",
-        type=_positive_int,
+        type=_whole(1, MAX_REPLICATES),
         default=1,
         metavar="N",
         help="N runs, seeds spawned from --seed; N > 1 (or --vary) writes results.nc with a "
@@ -62,24 +75,39 @@ def _parser() -> argparse.ArgumentParser:
     )
     r.add_argument("--progress", action="store_true", help="show a progress bar")
     r.add_argument("--report", action="store_true", help="also write the annex bundle into DIR/report/")
-    r.add_argument("--lang", choices=["vi", "en"], default="vi", help="language of the report (default vi)")
+    r.add_argument("--lang", choices=["vi", "en"], default="vi", help="language of the summary and report (default vi)")
+    r.add_argument("--size", choices=SIZES, default=None, help="figure size of the report (default: A4 pages)")
 
     rp = sub.add_parser("report", help="write figures, tables and a PDF annex of a run into RUN_DIR/report/")
     rp.add_argument("run_dir", type=Path, help="folder written by 'scenarios run' (holds results.nc)")
     rp.add_argument("--lang", choices=["vi", "en"], default="vi", help="language (default vi)")
-    rp.add_argument("--dpi", type=int, default=300, help="resolution of the PNG figures (default 300)")
+    rp.add_argument(
+        "--dpi", type=_whole(20, 1200), default=300, help="resolution of the PNG figures, 20-1200 (default 300)"
+    )
+    rp.add_argument(
+        "--size",
+        choices=SIZES,
+        default=None,
+        help="figure size: whole A4 pages (default) or 'column', 16 cm wide for a Word page column",
+    )
+
+    ex = sub.add_parser("export", help="write the daily indicator series of a run as CSV or Excel")
+    ex.add_argument("run_dir", type=Path, help="folder written by 'scenarios run' (holds results.nc)")
+    ex.add_argument("--format", choices=["csv", "xlsx"], default="csv", help="file format (default csv)")
+    ex.add_argument("--lang", choices=["vi", "en"], default="vi", help="language of the headers (default vi)")
 
     sw = sub.add_parser("sweep", help="run a sweep file into a Zarr store (resumable; local or Dask cluster)")
     sw.add_argument("sweep", type=Path, help="sweep file (TOML): base config, provinces, what-ifs, replicates")
     sw.add_argument("--out", type=Path, required=True, metavar="STORE", help="Zarr store; rerun to resume it")
     where = sw.add_mutually_exclusive_group()
-    where.add_argument("--workers", type=_positive_int, metavar="N", help="start a local Dask cluster of N workers")
+    where.add_argument("--workers", type=_whole(1, 4096), metavar="N", help="start a local Dask cluster of N workers")
     where.add_argument("--scheduler", metavar="ADDRESS", help="use a running Dask cluster, e.g. tcp://host:8786")
     sw.add_argument("--lang", choices=["vi", "en"], default="vi", help="language of the national figure")
     sw.add_argument("--progress", action="store_true", help="show a progress bar")
 
     v = sub.add_parser("validate", help="check a config and print what it resolves to")
     v.add_argument("config", type=Path, help="what-if config file (TOML)")
+    _allow_dir(v)
     v.add_argument(
         "--set",
         dest="overrides",
@@ -92,55 +120,34 @@ def _parser() -> argparse.ArgumentParser:
     return p
 
 
+def _allow_dir(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--allow-dir",
+        action="append",
+        default=[],
+        type=Path,
+        metavar="DIR",
+        help="also read files named by extends / thresholds.set from DIR (default: the config's folder tree)",
+    )
+
+
 def _load(args: argparse.Namespace) -> Config:
-    return load_config(args.config, parse_set(args.overrides))
+    return load_config(args.config, parse_set(args.overrides), allowed_dirs=args.allow_dir)
 
 
-def summary(ds: xr.Dataset, crossings_table: pd.DataFrame | None = None) -> str:
-    """Describe a run in a few lines a planner reads first: threshold crossings, then the epidemic."""
-    table = crossings(ds) if crossings_table is None else crossings_table
-    total = ds["new_infections"].sum("age_group")
-    reported = ds["new_reported_cases"].sum("age_group")
-    peak = int(total.argmax("time"))
-    pop = ds.attrs["population_total"]
-    lines = [
-        f"{ds.attrs['scenario_name']} — {ds.attrs['area_name']} ({pop:,.0f} people), engine {ds.attrs['engine']}",
-        format_crossings(table),
-        f"  infections (reinfections included): {float(total.sum()):,.0f} "
-        f"({float(total.sum()) / pop:.1%} of the population), "
-        f"peak {float(total[peak]):,.0f}/day on {str(ds.time.values[peak])[:10]}",
-        f"  reported cases: {float(reported.sum()):,.0f}",
-    ]
-    if "census_icu" in ds:
-        lines += _care_lines(key_numbers(ds, table).set_index("key"))
-    return "\n".join(lines)
+def _whole(low: int, high: int):
+    """Argparse type: a whole number in ``[low, high]`` (a clear usage error otherwise)."""
 
+    def parse(text: str) -> int:
+        try:
+            n = int(text)
+        except ValueError:
+            n = None
+        if n is None or not low <= n <= high:
+            raise argparse.ArgumentTypeError(f"expected a whole number from {low} to {high:,}, got {text!r}")
+        return n
 
-def _care_lines(k: pd.DataFrame) -> list[str]:
-    def at(key: str) -> str:
-        return str(k.loc[key, "date"])[:10]
-
-    v = k["value"]
-    return [
-        f"  peak oxygen demand: {v['peak_oxygen_demand_m3_per_day']:,.0f} m3/day "
-        f"({v['peak_oxygen_demand_cylinders_per_day']:,.0f} cylinders/day) on {at('peak_oxygen_demand_m3_per_day')}, "
-        f"supply {v['oxygen_supply_at_peak_m3_per_day']:,.0f} m3/day",
-        f"  peak ICU need: {v['peak_icu_need']:,.0f} patients on {at('peak_icu_need')}, "
-        f"{v['icu_staffed_at_peak']:,.0f} staffed ICU beds",
-        f"  peak oxygen-bed need: {v['peak_oxygen_bed_need']:,.0f} patients on {at('peak_oxygen_bed_need')}, "
-        f"{v['oxygen_beds_at_peak']:,.0f} oxygen beds",
-        f"  deaths: {v['deaths']:,.0f}, of which without the care they needed: {v['deaths_without_care']:,.0f}",
-    ]
-
-
-def _positive_int(text: str) -> int:
-    try:
-        n = int(text)
-    except ValueError:
-        n = 0
-    if n < 1:
-        raise argparse.ArgumentTypeError(f"expected a whole number >= 1, got {text!r}")
-    return n
+    return parse
 
 
 def _parse_vary(items: list[str]) -> dict[str, tuple[float, float]]:
@@ -150,11 +157,11 @@ def _parse_vary(items: list[str]) -> dict[str, tuple[float, float]]:
         key, _, bounds = item.partition("=")
         parts = parse_set([f"lo={bounds.partition(':')[0]}", f"hi={bounds.partition(':')[2]}"])
         lo, hi = parts["lo"], parts["hi"]
-        numbers = all(isinstance(x, int | float) and not isinstance(x, bool) for x in (lo, hi))
+        numbers = all(isinstance(x, int | float) and not isinstance(x, bool) and math.isfinite(x) for x in (lo, hi))
         if not key.strip() or ":" not in bounds or not numbers or lo > hi:
             raise ConfigError(
                 [
-                    f"--vary {item!r}: expected KEY=LOW:HIGH with numbers LOW <= HIGH, "
+                    f"--vary {item!r}: expected KEY=LOW:HIGH with finite numbers LOW <= HIGH, "
                     "e.g. variants.new.immune_escape=0.4:0.8"
                 ]
             )
@@ -166,8 +173,11 @@ def _run_sweep(args: argparse.Namespace) -> int:
     """``run`` with ``--replicates N > 1`` or ``--vary``: one results.nc with a replicate dim."""
     config = _load(args)
     vary = _parse_vary(args.vary)
-    if args.report:
-        raise ReportError("--report draws one run; it cannot be combined with --replicates > 1 or --vary")
+    if args.report and args.replicates < MIN_RUNS:
+        raise ReportError(
+            f"--report with --replicates draws uncertainty bands, which need at least {MIN_RUNS} runs "
+            f"(got --replicates {args.replicates})"
+        )
     out = args.out or Path("runs") / args.config.stem
     ds = sweep(
         config,
@@ -181,24 +191,14 @@ def _run_sweep(args: argparse.Namespace) -> int:
     with output_folder(out, OUTPUTS) as tmp:
         write_netcdf(ds, tmp / "results.nc")
         write_crossings(table, tmp / "crossings.csv")
-        write_atomic(
-            tmp / "crossings_summary.csv",
-            lambda path: summary_table.to_csv(path, index=False, date_format="%Y-%m-%d"),
-        )
+        write_csv(summary_table, tmp / "crossings_summary.csv")
+        if args.report:
+            write_report(tmp, lang=args.lang, ds=ds, size=args.size)
     written = [out / "results.nc", out / "crossings.csv", out / "crossings_summary.csv"]
-    n = ds.sizes["replicate"]
-    print(
-        f"{ds.attrs['scenario_name']} — {ds.attrs['area_name']} ({ds.attrs['population_total']:,.0f} "
-        f"people), engine {ds.attrs['engine']}, {n} replicates (seed {args.seed})"
-    )
-    print("surge-plan thresholds: runs crossing within the horizon; first date 5% / 50% / 95% of runs")
-    for _, r in summary_table[summary_table["kind"] != "level"].iterrows():
-        dates = ", ".join(
-            "after the horizon" if pd.isna(r[f"first_date_{q}"]) else f"{r[f'first_date_{q}']:%Y-%m-%d}"
-            for q in ("q5", "q50", "q95")
-        )
-        print(f"  {r['criterion']:<16} {r['crossed']}/{n}  {dates}")
+    print(sweep_summary(ds, summary_table, seed=args.seed, lang=args.lang))
     print(f"  written: {', '.join(str(p) for p in written)}")
+    if args.report:
+        print(f"  report: {out / REPORT_DIR / args.lang}")
     return 0
 
 
@@ -212,18 +212,23 @@ def _run(args: argparse.Namespace) -> int:
     with output_folder(out, OUTPUTS) as tmp:  # the whole set replaces the earlier one at once
         write_netcdf(ds, tmp / "results.nc")
         write_crossings(table, tmp / "crossings.csv")
-        write_atomic(tmp / "actions.csv", lambda path: actions(ds).to_csv(path, index=False, date_format="%Y-%m-%d"))
+        write_csv(actions(ds), tmp / "actions.csv")
         if args.report:
-            write_report(tmp, lang=args.lang, ds=ds)
-    print(summary(ds, table))
+            write_report(tmp, lang=args.lang, ds=ds, size=args.size)
+    print(summary(ds, table, lang=args.lang))
     print(f"  written: {', '.join(str(out / n) for n in ('results.nc', 'crossings.csv', 'actions.csv'))}")
     if args.report:
-        print(f"  report: {out / REPORT_DIR}")
+        print(f"  report: {out / REPORT_DIR / args.lang}")
     return 0
 
 
 def _report(args: argparse.Namespace) -> int:
-    print(f"report: {write_report(args.run_dir, lang=args.lang, dpi=args.dpi)}")
+    print(f"report: {write_report(args.run_dir, lang=args.lang, dpi=args.dpi, size=args.size)}")
+    return 0
+
+
+def _export(args: argparse.Namespace) -> int:
+    print(f"export: {export_series(load_run(args.run_dir), args.run_dir, fmt=args.format, lang=args.lang)}")
     return 0
 
 
@@ -236,7 +241,7 @@ def _sweep(args: argparse.Namespace) -> int:
     from .sweepfile import load_sweep
 
     spec = load_sweep(args.sweep)
-    total = int(np.prod(spec.shape))
+    total = math.prod(spec.shape)
     bar = tqdm(total=total, disable=not args.progress, desc="sweep", unit="cell")
     try:
         with dask_client(args.workers, args.scheduler) as client:
@@ -289,7 +294,8 @@ def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``scenarios`` command; returns the exit code (2 for a bad config)."""
     args = _parser().parse_args(argv)
     try:
-        return {"run": _run, "validate": _validate, "report": _report, "sweep": _sweep}[args.command](args)
+        commands = {"run": _run, "validate": _validate, "report": _report, "export": _export, "sweep": _sweep}
+        return commands[args.command](args)
     except ConfigError as e:
         print("error: the config cannot be used:", file=sys.stderr)
         for line in e.problems:
@@ -301,6 +307,12 @@ def main(argv: list[str] | None = None) -> int:
     except OSError as e:
         print(f"error: {e.strerror or e}: {e.filename or ''}", file=sys.stderr)
         return 1
+    except KeyboardInterrupt:
+        print("interrupted: nothing was written", file=sys.stderr)
+        return 130
+    except MemoryError:
+        print("error: not enough memory for this run (fewer --replicates, a larger abm.pop_scale)", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -8,7 +8,8 @@ resident variant, including infections before day 0), ``infected_new`` (recovere
 ``susceptibility[v, s] = 1 - VE``; the new variant escapes a share of every protection except that from
 having had the new variant itself. Protection against severe disease among the infected is
 ``1 - (1 - VE_severe) / (1 - VE_infection)``, so that the *total* protection is the configured VE_severe.
-Protected strata wane to ``waned`` at rate ``1 / waning_days``; people who recover from variant ``v`` enter
+Vaccinated strata wane to ``waned`` at rate ``1 / waning_days``, previously infected ones at
+``1 / waning_days_infection`` (protection from infection lasts longer); people who recover from variant ``v`` enter
 ``infected_<v>``.
 
 Transmission
@@ -63,8 +64,9 @@ class Disease:
         Probability per infection of needing oxygen only (tier 2) / ICU (tier 3).
     latent_days, infectious_days : float
         Mean durations; ``latent_stages``/``infectious_stages`` are their Erlang shapes.
-    waning_per_day : float
-        Rate at which protected strata move to ``waned`` (0 for no waning).
+    waning_per_day : ndarray, shape (n_stratum, 1)
+        Rate at which each stratum moves to ``waned`` (0 where it does not wane): vaccine protection at
+        ``1 / waning_days``, protection from a past infection at ``1 / waning_days_infection``.
     wanes : ndarray of bool, shape (n_stratum,)
         Strata that wane.
     boostable : ndarray of bool, shape (n_stratum,)
@@ -84,7 +86,7 @@ class Disease:
     latent_stages: int
     infectious_days: float
     infectious_stages: int
-    waning_per_day: float
+    waning_per_day: np.ndarray
     wanes: np.ndarray
     boostable: np.ndarray
     recovered_to: np.ndarray
@@ -217,8 +219,10 @@ def build_disease(cfg: Config, population: Population, day0_multipliers: Mapping
     beta_res = target / unit
     beta = np.array([beta_res] + ([beta_res * new.transmissibility_multiplier] if new else []))
 
-    waning = cfg.immunity.waning_days
+    im = cfg.immunity
+    days = [im.waning_days if s in (DOSE2, DOSE3) else im.waning_days_infection for s in range(len(STRATA))]
     wanes = np.array([s in (DOSE2, DOSE3, INF_RES, INF_NEW) for s in range(len(STRATA))])
+    waning_per_day = np.array([1 / d if w and d else 0.0 for d, w in zip(days, wanes, strict=True)])[:, None]
     return Disease(
         variants=(res.name,) + ((new.name,) if new else ()),
         beta=beta,
@@ -229,7 +233,7 @@ def build_disease(cfg: Config, population: Population, day0_multipliers: Mapping
         latent_stages=d.latent_stages,
         infectious_days=d.infectious_days,
         infectious_stages=d.infectious_stages,
-        waning_per_day=1 / waning if waning else 0.0,
+        waning_per_day=waning_per_day,
         wanes=wanes,
         boostable=np.array([s in (NAIVE, DOSE2, WANED) for s in range(len(STRATA))]),
         recovered_to=np.array([INF_RES, INF_NEW][: len(beta)]),

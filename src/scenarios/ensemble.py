@@ -6,7 +6,7 @@ parameters. :func:`summarise_crossings` turns the stacked results into the plann
 the plan's thresholds be crossed, with uncertainty: the share of replicates in which each criterion is
 crossed and quantiles of the first date and of the lead time before care runs out.
 
-Randomness (``STYLE.md`` section 6)
+Randomness (``docs/design.md``, rule 5)
 -----------------------------------
 ``root = SeedSequence(seed)``; replicate ``k`` runs with ``root.spawn(replicates)[k]`` (spawn key ``(k,)``)
 in every scenario, so scenarios are compared under common random numbers. Replicate ``k``'s uncertain
@@ -295,7 +295,7 @@ def sweep(
     ]
     results: dict[tuple[str, int], xr.Dataset] = {}
     # The compartmental engine is deterministic: a scenario's replicates differ only by their draws, so
-    # they run as one batch (issue 10), unless a key cannot vary within a batch or an executor is asked for.
+    # they run as one batch, unless a key cannot vary within a batch or an executor is asked for.
     batched = engine == "seir" and executor is None and spec and all(fixed_reason(k, base) is None for k in spec)
     tasks = {}
     for name, cfg in configs.items():

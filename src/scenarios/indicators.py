@@ -1,6 +1,6 @@
 """Surge-plan indicators, threshold evaluation, epidemic levels and crossing dates.
 
-The indicators are those of the plans (``shared/context/MISSION.md``), computed exactly as the plans define
+The indicators are those of the plans (``docs/design.md``), computed exactly as the plans define
 them, per 100,000 population and over the 7 days ending on each date (see :data:`INDICATORS` and
 ``docs/indicators.md`` for the reading of each plan criterion):
 
@@ -31,8 +31,17 @@ import pandas as pd
 import xarray as xr
 
 from .config import Config, ConfigError
-from .config.surge import INDICATORS, Criterion, Levels, ThresholdSet, check_policies, load_threshold_set
-from .results import over_ages, write_atomic
+from .config.loader import OUTSIDE, inside
+from .config.surge import (
+    INDICATORS,
+    Criterion,
+    Levels,
+    ThresholdSet,
+    _looks_like_path,
+    check_policies,
+    load_threshold_set,
+)
+from .results import over_ages, write_csv
 
 __all__ = [
     "INDICATORS",
@@ -44,6 +53,7 @@ __all__ = [
     "compute_indicators",
     "crossings",
     "evaluate",
+    "met_from_the_start",
     "first_true",
     "format_crossings",
     "indicators_from_results",
@@ -288,10 +298,26 @@ def evaluate(values: Mapping[str, np.ndarray], thresholds: ThresholdSet) -> tupl
     met : ndarray of bool, shape (n_days, n_criteria, ...)
         Whether each criterion is met on each date (sustained logic applied).
     activated : ndarray of bool, shape (n_days, ...)
-        Whether the activation rule holds on each date.
+        Whether the activation rule holds on each date, counting criteria met from the start only after
+        they have stopped holding (:func:`met_from_the_start`).
     """
     met = np.stack([criterion_met(values, c) for c in thresholds.criteria], axis=1)
-    return met, activation(met, thresholds.k_needed)
+    return met, activation(met & ~met_from_the_start(values, thresholds), thresholds.k_needed)
+
+
+def met_from_the_start(values: Mapping[str, np.ndarray], thresholds: ThresholdSet) -> np.ndarray:
+    """Dates in the leading run over which each criterion's comparison has held since the first date.
+
+    A criterion met from the start (e.g. too few staffed ICU beds for the plan's ratio before anyone is ill)
+    is a finding about capacity, not a trigger: activation and lead times count it only once it has stopped
+    holding and holds again.
+
+    Returns
+    -------
+    ndarray of bool, shape (n_days, n_criteria, ...)
+    """
+    holds = np.stack([compare(values[c.indicator], c.operator, c.value) for c in thresholds.criteria], axis=1)
+    return np.logical_and.accumulate(holds, axis=0)
 
 
 def levels_series(values: Mapping[str, np.ndarray], levels: Levels) -> np.ndarray:
@@ -345,6 +371,8 @@ class IndicatorTracker:
         # Days in a row each comparison has held, for sustained criteria (set's, then the levels').
         self._level_criteria = [c for lv in levels.level for c in lv.criteria] if levels else []
         self._run = np.zeros((len(thresholds.criteria) + len(self._level_criteria), *m), dtype=int)
+        # Whether each criterion's comparison has held on every date so far (met from the start).
+        self._from_start = np.ones((len(thresholds.criteria), *m), dtype=bool)
 
     def update(self, day: int, **raw: float) -> dict[str, Any]:
         """Record day ``day``'s raw values (keys of :data:`RAW_INPUTS`) and evaluate the day.
@@ -372,7 +400,9 @@ class IndicatorTracker:
             met_all.append(self._run[i] >= c.sustained_days)
         n_set = len(self.thresholds.criteria)
         self.met[day] = met_all[:n_set]
-        self.activated[day] = self.met[day].sum(axis=0) >= self.thresholds.k_needed
+        self._from_start &= self._run[:n_set] > 0
+        changed = self.met[day] & ~self._from_start
+        self.activated[day] = changed.sum(axis=0) >= self.thresholds.k_needed
         if self.levels is not None:
             level_met = iter(met_all[n_set:])
             for lv in self.levels.level:
@@ -382,13 +412,13 @@ class IndicatorTracker:
         if self.members is not None:
             return {
                 "values": today,
-                "met": {c.name: self.met[day, i] for i, c in enumerate(self.thresholds.criteria)},
+                "met": {c.name: changed[i] for i, c in enumerate(self.thresholds.criteria)},
                 "activation": self.activated[day],
                 "level": self.level[day] if self.levels is not None else None,
             }
         return {
             "values": today,
-            "met": {c.name: bool(self.met[day, i]) for i, c in enumerate(self.thresholds.criteria)},
+            "met": {c.name: bool(changed[i]) for i, c in enumerate(self.thresholds.criteria)},
             "activation": bool(self.activated[day]),
             "level": int(self.level[day]) if self.levels is not None else None,
         }
@@ -462,6 +492,16 @@ def threshold_set_of(config: Config) -> ThresholdSet:
     """
     path = config.provenance.get("config_path", "")
     where = path or "config"
+    if path and config.thresholds.inline is None and _looks_like_path(config.thresholds.set):
+        roots = [Path(r) for r in json.loads(config.provenance.get("allowed_dirs") or "[]")] or [Path(path).parent]
+        try:
+            target = (Path(path).parent / config.thresholds.set).resolve()
+        except (OSError, ValueError, RuntimeError) as e:
+            raise ConfigError([f"{where}: thresholds.set: cannot follow {config.thresholds.set!r}: {e}"]) from None
+        if not inside(target, roots):
+            raise ConfigError(
+                [f"{where}: thresholds.set: {config.thresholds.set!r} lies outside {roots[0]}; {OUTSIDE}"]
+            )
     try:
         ts = config.thresholds.resolve(Path(path).parent if path else None)
     except ValueError as e:
@@ -566,12 +606,19 @@ def _one_table(
 ) -> pd.DataFrame:
     """Crossings of one run: series are 1-D over time."""
     met, activated = evaluate(values, ts)
+    from_start = met_from_the_start(values, ts)
     rows = []
 
-    def row(kind, name, indicator, op, threshold, unit, sustained_days, flags, note=""):
+    def row(kind, name, indicator, op, threshold, unit, sustained_days, flags, note="", start=None):
         idx = np.flatnonzero(flags)
-        first = int(idx[0]) if idx.size else None
+        crossed = np.flatnonzero(flags & ~start) if start is not None else idx
+        first = int(crossed[0]) if crossed.size else None
         last = int(idx[-1]) if idx.size else None
+        status = "crossed" if first is not None else "not crossed"
+        if note.startswith("no data"):
+            status = "no data"
+        elif start is not None and start[:1].any():
+            status = "met from the start"
         rows.append(
             {
                 "kind": kind,
@@ -587,6 +634,7 @@ def _one_table(
                 "last_day": last,
                 "days_met": int(idx.size),
                 "note": note,
+                "status": status,
             }
         )
 
@@ -594,8 +642,8 @@ def _one_table(
         note = ""
         if np.isnan(values[c.indicator]).all():
             note = "no data: indicator not in results"
-        elif met[: c.sustained_days, i].any():
-            note = "met from the start: the baseline is already past the threshold"
+        elif from_start[:1, i].any():
+            note = "met from the start: a finding about the baseline (e.g. capacity), not a trigger"
         row(
             "criterion",
             c.name,
@@ -606,6 +654,7 @@ def _one_table(
             c.sustained_days,
             met[:, i],
             note,
+            from_start[:, i],
         )
     row(
         "activation",
@@ -681,6 +730,7 @@ CROSSING_COLUMNS = [
     "rank",
     "lead_days",
     "note",
+    "status",
 ]
 
 
@@ -712,9 +762,13 @@ def crossings(
         ``activation``, then ``level N`` rows (with a level table), then ``overflow_oxygen``,
         ``overflow_icu`` and ``overflow`` (either) when the results have ``unmet_oxygen``/``unmet_icu``.
         Columns: ``kind, criterion, indicator, operator, threshold, unit, sustained_days,
-        first_date, first_day, last_date, last_day, days_met, rank, lead_days, note``. ``first_date`` is the
-        first date the criterion is met (NaT and ``<NA>`` when never); ``days_met`` counts the dates it
-        is met; ``note`` says when an indicator is missing from the results (then never met);
+        first_date, first_day, last_date, last_day, days_met, rank, lead_days, note, status``. ``first_date``
+        is the first date the criterion becomes met during the run (NaT and ``<NA>`` when never);
+        ``days_met`` counts the dates it is met; ``note`` says when an indicator is missing from the results
+        (then never met); ``status`` is ``crossed``, ``not crossed``, ``no data`` or ``met from the start``
+        (its comparison holds on the first date: a finding about the baseline, such as capacity below the
+        plan's ratio, that counts for activation, rank and lead time only once it stops holding and holds
+        again, see :func:`met_from_the_start`);
         ``rank`` orders the criteria by first date (1 fires first, ties share a rank);
         ``lead_days`` is the days from ``first_date`` to the first day of overflow (the warning window;
         negative when overflow comes first). ``df.attrs`` holds ``activation_date``,
@@ -799,7 +853,7 @@ def format_crossings(df: pd.DataFrame) -> str:
 
     def when(r: pd.Series) -> str:
         if pd.isna(r["first_day"]):
-            return "not crossed"
+            return "met from the start, not a trigger" if r.get("status") == "met from the start" else "not crossed"
         return f"{r['first_date']:%Y-%m-%d} (day {r['first_day']})"
 
     name = df.attrs.get("threshold_set", "")
@@ -842,5 +896,5 @@ def _before(lead: int) -> str:
 
 
 def write_crossings(df: pd.DataFrame, path: str | Path) -> Path:
-    """Write the crossings table as CSV (dates as YYYY-MM-DD, empty when never met), atomically."""
-    return write_atomic(path, lambda tmp: df.to_csv(tmp, index=False, date_format="%Y-%m-%d"))
+    """Write the crossings table as CSV (UTF-8 with BOM, dates as YYYY-MM-DD, empty when never met), atomically."""
+    return write_csv(df, path)

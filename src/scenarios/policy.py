@@ -109,8 +109,10 @@ class PolicyEngine:
         n_days: int,
         activate: Callable[[str, int], bool] | None = None,
         surge_steps: Sequence[str] | None = None,
+        infectious: tuple[float, int] = (1.0, 1),
     ):
         self.n_days = n_days
+        self._infectious = infectious  # mean infectious days and Erlang stages, for isolation
         self._states = [_State(p) for p in policies]
         self._activate = activate
         for i, p in enumerate(policies):
@@ -165,9 +167,17 @@ class PolicyEngine:
         out = dict.fromkeys(SETTINGS, 1.0)
         for s in self._states:
             if s.policy.action == "contacts" and self._active(s, day):
-                for k, v in s.policy.contact_multipliers.items():
+                for k, v in s.policy.multipliers_with_isolation(*self._infectious).items():
                     out[k] *= v
         return out
+
+    def isolation(self, day: int) -> tuple:
+        """Case-isolation regimes of the ``contacts`` policies in force on ``day``."""
+        return tuple(
+            s.policy.isolation
+            for s in self._states
+            if s.policy.action == "contacts" and s.policy.isolation is not None and self._active(s, day)
+        )
 
     def booster_doses(self, day: int) -> np.ndarray:
         """Booster doses to give on ``day`` by age band (sum of the campaigns in force)."""
@@ -255,6 +265,7 @@ def build_policy_engine(config: Config, n_days: int, health: HealthSystem | None
             config.policies,
             n_days,
             activate=health.activate if health is not None else None,
+            infectious=(config.disease.infectious_days, config.disease.infectious_stages),
             surge_steps=health.surge_steps if health is not None else None,
         )
     except ValueError as e:

@@ -1,22 +1,29 @@
 """The annex bundle of a run: every figure, the crossings table, the key numbers and one multi-page PDF.
 
-:func:`write_report` reads ``RUN_DIR/results.nc`` and writes ``RUN_DIR/report/``:
+:func:`write_report` reads ``RUN_DIR/results.nc`` and writes ``RUN_DIR/report/<lang>/`` (``vi`` or ``en``: each
+language has its own folder). For one run:
 
 ======================================  ==============================================================
 ``<figure>.png``, ``.pdf``, ``.svg``    each figure of :data:`scenarios.plots.FIGURES` (``dashboard``,
                                         ``cases``, ``oxygen_patients``, ``beds``, ``icu``, ``oxygen``);
-                                        PNG at 300 dpi
-``crossings.csv``                       :func:`scenarios.indicators.crossings` (ISO dates)
-``crossings.md``                        the same as a formatted table in the report's language
-``key_numbers.csv``, ``key_numbers.md`` :func:`key_numbers`: peak oxygen (m³/day, cylinders/day), peak ICU
-                                        need vs staffed beds, first overflow, deaths without care...
+                                        PNG at 300 dpi; A4 pages, or ``size="column"`` (16 cm wide)
+``crossings.csv``, ``crossings.md``     :func:`scenarios.indicators.crossings` (ISO dates), and formatted
+``key_numbers.csv``, ``key_numbers.md`` :func:`key_numbers` (whole numbers), and formatted
+``actions.csv``, ``series.csv``         triggered actions; daily indicator and care series with units
 ``tables.png``, ``.pdf``, ``.svg``      the key numbers and the crossings as one A4 page
-``annex.pdf``                           one PDF: dashboard, tables, then each figure, one per page
+``tables.xlsx``                         the four CSVs as the sheets of one workbook
+``annex.pdf``                           A4 pages with a 10 mm border: dashboard, tables, each figure
+``annex.docx``                          Word: editable tables, column-wide figures, captions
 ======================================  ==============================================================
 
-Every file is written through :func:`scenarios.results.write_atomic`, into a temporary folder beside
-``report/`` that is renamed into place at the end: a reader never sees a half-written report, and a failure
-leaves any earlier report as it was.
+For results of many runs (a ``replicate`` dim, at least :data:`scenarios.plots.MIN_RUNS`): the probability
+of each criterion being crossed by each date, bands (median, 5%-95%) of the indicators and of need against
+capacity, ``crossing_ranges`` (share of runs crossed, median date, 5%-95% range), ``crossings_summary.csv``,
+``series.csv``, ``tables.xlsx``, ``annex.pdf`` and ``annex.docx``.
+
+Every CSV is UTF-8 with a byte-order mark (Excel reads the Vietnamese text). Every file is written through
+:func:`scenarios.results.write_atomic`, into a temporary folder beside ``report/<lang>/`` that is renamed into
+place at the end: a reader never sees a half-written report, and a failure leaves any earlier report as it was.
 """
 
 from __future__ import annotations
@@ -33,11 +40,29 @@ import pandas as pd
 import xarray as xr
 
 from . import plots
+from .ensemble import summarise_crossings
+from .export import daily_series, write_xlsx
 from .indicators import crossings, write_crossings
 from .plots import Lang, format_date, format_number
-from .results import ResultsError, current_umask, over_ages, read_netcdf, swap_into_place, write_atomic
+from .plots._data import _m3_per_cylinder
+from .plots._format import _decorate, _new_figure, _rc, page_bbox
+from .plots._words import _check_lang
+from .policy import actions
+from .results import ResultsError, current_umask, over_ages, read_netcdf, swap_into_place, write_atomic, write_csv
+from .word import write_docx
 
-__all__ = ["REPORT_DIR", "ReportError", "crossings_table", "key_numbers", "write_report"]
+__all__ = [
+    "REPORT_DIR",
+    "SIZES",
+    "ReportError",
+    "crossing_ranges",
+    "crossings_table",
+    "key_numbers",
+    "load_run",
+    "write_report",
+]
+
+SIZES = plots.SIZES
 
 #: Name of the report folder inside a run folder.
 REPORT_DIR = "report"
@@ -53,9 +78,6 @@ _CARE_VARIABLES = (
     "oxygen_supply_m3_per_day",
     "deaths_without_care",
 )
-
-
-_ENSEMBLE_DIMS = ("scenario", "replicate")
 
 
 class ReportError(ValueError):
@@ -111,6 +133,15 @@ def _total(ds: xr.Dataset, name: str) -> np.ndarray:
     return over_ages(ds[name]).values.astype(float)
 
 
+def _require_care(ds: xr.Dataset) -> None:
+    missing = [v for v in _CARE_VARIABLES if v not in ds]
+    if missing:
+        raise ReportError(
+            "the results have no care variables (" + ", ".join(missing) + "): "
+            "run the config again with this version of scenarios"
+        )
+
+
 def key_numbers(ds: xr.Dataset, table: pd.DataFrame | None = None) -> pd.DataFrame:
     """Compute the numbers a planner quotes from a run.
 
@@ -131,19 +162,14 @@ def key_numbers(ds: xr.Dataset, table: pd.DataFrame | None = None) -> pd.DataFra
         beds that day; peak oxygen-bed need and the beds that day; first overflow date; plan activation
         date; lead time from activation to overflow; deaths; deaths without care.
     """
-    missing = [v for v in _CARE_VARIABLES if v not in ds]
-    if missing:
-        raise ReportError(
-            "the results have no care variables (" + ", ".join(missing) + "): "
-            "run the config again with this version of scenarios"
-        )
+    _require_care(ds)
     table = crossings(ds) if table is None else table
     time = pd.to_datetime(ds["time"].values)
     rows: list[tuple[str, float, str, object]] = []
 
     ox = _total(ds, "oxygen_demand_m3_per_day")
     i = int(np.argmax(ox))
-    per_cyl = plots._m3_per_cylinder(ds)
+    per_cyl = _m3_per_cylinder(ds)
     rows += [
         ("peak_oxygen_demand_m3_per_day", ox[i], "m3/day", time[i]),
         ("peak_oxygen_demand_cylinders_per_day", ox[i] / per_cyl, "cylinders/day", time[i]),
@@ -281,8 +307,7 @@ def _write_text(path: Path, text: str) -> Path:
 
 
 def _write_csv(path: Path, df: pd.DataFrame) -> Path:
-    # utf-8 with BOM: Excel (as planners open it) shows the Vietnamese text; pandas reads it as is.
-    return write_atomic(path, lambda tmp: df.to_csv(tmp, index=False, encoding="utf-8-sig", date_format="%Y-%m-%d"))
+    return write_csv(df, path)
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -291,8 +316,8 @@ def _write_csv(path: Path, df: pd.DataFrame) -> Path:
 
 def _tables_figure(ds: xr.Dataset, numbers: pd.DataFrame, cross: pd.DataFrame, lang: Lang):
     """Draw a portrait A4 page with the key numbers and the crossings table."""
-    with plots._rc():
-        fig = plots._new_figure("a4-portrait")
+    with _rc():
+        fig = _new_figure("a4-portrait")
         ratios = [len(numbers) * 1.3 + 3, len(cross) * 2.2 + 4]
         grid = fig.add_gridspec(2, 1, height_ratios=ratios)
         heads = {
@@ -333,7 +358,7 @@ def _tables_figure(ds: xr.Dataset, numbers: pd.DataFrame, cross: pd.DataFrame, l
             )
             tab.auto_set_font_size(False)
             tab.set_fontsize(8.5)
-            line = 8.5 * 1.3 / 72 / (plots.A4_PORTRAIT[1] * 0.8 * share)  # one text line, axes fraction
+            line = 8.5 * 1.3 / 72 / (fig.get_size_inches()[1] * 0.8 * share)  # one text line, axes fraction
             celld = tab.get_celld()
             n_lines: dict[int, int] = {}
             for (r, _c), cell in celld.items():
@@ -344,7 +369,7 @@ def _tables_figure(ds: xr.Dataset, numbers: pd.DataFrame, cross: pd.DataFrame, l
                     cell.set_facecolor("#e8e8e8")
                     cell.get_text().set_fontweight("bold")
         title = {"vi": "Bảng số liệu chính và ngày vượt ngưỡng", "en": "Key numbers and threshold crossings"}[lang]
-        plots._decorate(fig, ds, title, lang)
+        _decorate(fig, ds, title, lang)
     return fig
 
 
@@ -352,7 +377,9 @@ def _tables_figure(ds: xr.Dataset, numbers: pd.DataFrame, cross: pd.DataFrame, l
 # The bundle
 
 
-def _load(run_dir: Path) -> xr.Dataset:
+def load_run(run_dir: str | Path) -> xr.Dataset:
+    """Read ``run_dir/results.nc``; a folder without readable results raises :class:`ReportError`."""
+    run_dir = Path(run_dir)
     results = run_dir / "results.nc"
     if not run_dir.is_dir():
         raise ReportError(f"{run_dir}: not a folder (give the folder a run wrote, holding results.nc)")
@@ -375,21 +402,26 @@ def write_report(
     formats: Sequence[plots.Format] = ("png", "pdf", "svg"),
     dpi: int = 300,
     ds: xr.Dataset | None = None,
+    size: plots.PageSize | None = None,
 ) -> Path:
-    """Write the annex bundle of a run into ``run_dir/report/``.
+    """Write the annex bundle of a run into ``run_dir/report/<lang>/``.
 
     Parameters
     ----------
     run_dir : str or Path
         A folder written by ``scenarios run`` (it holds ``results.nc``).
     lang : {"vi", "en"}
-        Language of the figures and formatted tables; Vietnamese by default.
+        Language of the figures and formatted tables; Vietnamese by default. Each language has its own
+        folder, so an English report leaves the Vietnamese one as it is.
     formats : sequence of {"png", "pdf", "svg"}
         Formats of each figure.
     dpi : int
         Resolution of the PNG figures.
     ds : xarray.Dataset, optional
         The results, if already in memory (otherwise read from ``run_dir/results.nc``, which must exist).
+    size : {"a4-landscape", "a4-portrait", "column"}, optional
+        Size of every figure file; default whole A4 pages (the dashboard portrait, the others landscape).
+        ``annex.pdf`` is always A4 pages and ``annex.docx`` always column-wide figures.
 
     Returns
     -------
@@ -399,52 +431,32 @@ def write_report(
     Raises
     ------
     ReportError
-        ``run_dir`` holds no ``results.nc``, results without the care variables, or several runs.
+        ``run_dir`` holds no ``results.nc``, results without the care variables, several what-ifs, or
+        replicates too few for uncertainty bands (fewer than :data:`scenarios.plots.MIN_RUNS`).
     """
-    lang = plots._check_lang(lang)
+    lang = _check_lang(lang)
+    if size is not None and size not in plots.SIZES:
+        raise ReportError(f"size must be one of {', '.join(plots.SIZES)} (got {size!r})")
     run_dir = Path(run_dir)
     if ds is None:
-        ds = _load(run_dir)
+        ds = load_run(run_dir)
     else:
         run_dir.mkdir(parents=True, exist_ok=True)
-    runs = {d: n for d, n in ds.sizes.items() if d in _ENSEMBLE_DIMS}
-    if runs:
+    ds = _one_what_if(ds, run_dir)
+    _require_care(ds)
+    ensemble = "replicate" in ds.dims
+    if ensemble and ds.sizes["replicate"] < plots.MIN_RUNS:
         raise ReportError(
-            f"{run_dir}: the results hold several runs ({', '.join(f'{d}={n}' for d, n in runs.items())}); "
-            "a report is for one run (select one, e.g. ds.isel(replicate=0), and pass it as ds=)"
+            f"{run_dir}: the results hold {ds.sizes['replicate']} runs; a report with uncertainty bands needs "
+            f"at least {plots.MIN_RUNS} (run again with --replicates {plots.MIN_RUNS} or more)"
         )
-    table = crossings(ds)
-    numbers = key_numbers(ds, table)
-    final = run_dir / REPORT_DIR
-    tmp = Path(tempfile.mkdtemp(prefix=f".{REPORT_DIR}.", suffix=".tmp", dir=run_dir))
+    parent = run_dir / REPORT_DIR
+    parent.mkdir(exist_ok=True)
+    final = parent / lang
+    tmp = Path(tempfile.mkdtemp(prefix=f".{lang}.", suffix=".tmp", dir=parent))
     try:
-        figures = {}
-        for name, draw in plots.FIGURES.items():
-            figures[name] = fig = draw(ds, lang=lang)
-            plots.save(fig, tmp / name, formats=formats, dpi=dpi)
-        write_crossings(table, tmp / "crossings.csv")
-        cross = crossings_table(table, lang)
-        head = {"vi": "Ngày vượt ngưỡng của phương án", "en": "Surge-plan threshold crossings"}[lang]
-        source = plots.source_line(ds, lang)
-        _write_text(tmp / "crossings.md", _markdown(cross, head, source))
-        _write_csv(tmp / "key_numbers.csv", numbers)
-        shown = pd.DataFrame(
-            _key_numbers_text(numbers, lang),
-            columns=list({"vi": ("Chỉ số", "Giá trị", "Ngày"), "en": ("Number", "Value", "Date")}[lang]),
-        )
-        _write_text(
-            tmp / "key_numbers.md",
-            _markdown(shown, {"vi": "Các con số chính", "en": "Key numbers"}[lang], source),
-        )
-        tables = _tables_figure(ds, numbers, cross, lang)
-        plots.save(tables, tmp / "tables", formats=formats, dpi=dpi)  # to paste into a document
-        pages = [
-            figures["dashboard"],
-            tables,
-            *(fig for name, fig in figures.items() if name != "dashboard"),
-        ]
-        title = {"vi": "Phụ lục", "en": "Annex"}[lang] + f": {ds.attrs.get('scenario_name', '')}"
-        write_atomic(tmp / "annex.pdf", lambda path: _annex(path, pages, title))
+        build = _ensemble_bundle if ensemble else _single_bundle
+        build(ds, tmp, lang, formats, dpi, size)
         os.chmod(tmp, 0o777 & ~current_umask())
         swap_into_place(tmp, final)
     except BaseException:
@@ -453,9 +465,175 @@ def write_report(
     return final
 
 
+def _one_what_if(ds: xr.Dataset, run_dir: Path) -> xr.Dataset:
+    """Drop a ``scenario`` dim of one what-if; refuse several (a report is about one what-if)."""
+    if "scenario" not in ds.dims:
+        return ds
+    if ds.sizes["scenario"] == 1:
+        return ds.isel(scenario=0, drop=True)
+    raise ReportError(
+        f"{run_dir}: the results hold several runs (scenario={ds.sizes['scenario']}); a report is about one "
+        "what-if: select one (ds.sel(scenario=...)) and pass it as ds=, or compare them with plots.compare"
+    )
+
+
+def _figure_size(name: str, size: plots.PageSize | None) -> plots.PageSize:
+    if size is not None:
+        return size
+    return "a4-portrait" if name == "dashboard" else "a4-landscape"
+
+
+def _draw_all(ds: xr.Dataset, lang: Lang, size: plots.PageSize | None) -> dict:
+    return {name: draw(ds, lang=lang, size=_figure_size(name, size)) for name, draw in plots.FIGURES.items()}
+
+
+def _single_bundle(ds, tmp, lang, formats, dpi, size) -> None:
+    table = crossings(ds)
+    numbers = key_numbers(ds, table)
+    figures = _draw_all(ds, lang, size)
+    for name, fig in figures.items():
+        plots.save(fig, tmp / name, formats=formats, dpi=dpi)
+    cross = crossings_table(table, lang)
+    shown = _key_numbers_shown(numbers, lang)
+    csvs = _write_tables(ds, tmp, table, numbers, lang)
+    source = plots.source_line(ds, lang)
+    _write_text(tmp / "crossings.md", _markdown(cross, _HEADS["crossings"][lang], source))
+    _write_text(tmp / "key_numbers.md", _markdown(shown, _HEADS["key_numbers"][lang], source))
+    tables = _tables_figure(ds, numbers, cross, lang)
+    plots.save(tables, tmp / "tables", formats=formats, dpi=dpi)  # to paste into a document
+    # The annex is A4 pages and the Word annex column-wide figures, whatever size the figure files are.
+    on_page = figures if size is None else _draw_all(ds, lang, None)
+    pages = [on_page["dashboard"], tables, *(fig for name, fig in on_page.items() if name != "dashboard")]
+    title = _HEADS["annex"][lang] + f": {ds.attrs.get('scenario_name', '')}"
+    write_atomic(tmp / "annex.pdf", lambda path: _annex(path, pages, title))
+    column = figures if size == "column" else _draw_all(ds, lang, "column")
+    write_docx(
+        tmp / "annex.docx",
+        title,
+        [(plots.to_bytes(fig, "png", dpi=max(dpi, 150)), _caption(fig)) for fig in column.values()],
+        [(_HEADS["crossings"][lang], cross), (_HEADS["key_numbers"][lang], shown)],
+        lang,
+        source,
+    )
+    _write_workbook(tmp, csvs, source)
+
+
+#: Series a report over many runs draws as bands (plan indicators, then need against capacity).
+_BAND_SERIES = ("cases_7d_per_100k", "oxygen_patients_7d_avg_per_100k", "icu", "beds", "oxygen")
+
+
+def _ensemble_bundle(ds, tmp, lang, formats, dpi, size) -> None:
+    figures = {"crossing_probability": plots.crossing_probability(ds, lang=lang, size=_figure_size("", size))}
+    for name in _BAND_SERIES:
+        figures[f"bands_{name}"] = plots.bands(ds, name, lang=lang, size=_figure_size("", size))
+    for name, fig in figures.items():
+        plots.save(fig, tmp / name, formats=formats, dpi=dpi)
+    table = crossings(ds)
+    summary = summarise_crossings(ds)
+    ranges = crossing_ranges(summary, lang)
+    source = plots.source_line(ds, lang)
+    write_crossings(table, tmp / "crossings.csv")
+    _write_csv(tmp / "crossings_summary.csv", summary)
+    _write_csv(tmp / "crossing_ranges.csv", ranges)
+    series = daily_series(ds, lang)
+    _write_csv(tmp / "series.csv", series)
+    _write_text(tmp / "crossing_ranges.md", _markdown(ranges, _HEADS["ranges"][lang], source))
+    title = _HEADS["annex"][lang] + f": {ds.attrs.get('scenario_name', '')}"
+    pages = list(figures.values())
+    write_atomic(tmp / "annex.pdf", lambda path: _annex(path, pages, title))
+    column = [plots.crossing_probability(ds, lang=lang, size="column")]
+    column += [plots.bands(ds, name, lang=lang, size="column") for name in _BAND_SERIES]
+    write_docx(
+        tmp / "annex.docx",
+        title,
+        [(plots.to_bytes(fig, "png", dpi=max(dpi, 150)), _caption(fig)) for fig in column],
+        [(_HEADS["ranges"][lang], ranges)],
+        lang,
+        source,
+    )
+    write_xlsx(
+        {"crossings": table, "crossings_summary": summary, "crossing_ranges": ranges, "series": series},
+        tmp / "tables.xlsx",
+    )
+
+
+def crossing_ranges(summary: pd.DataFrame, lang: Lang = "vi") -> pd.DataFrame:
+    """Format the crossings over many runs: share crossed and the 5%-50%-95% range of first dates.
+
+    Parameters
+    ----------
+    summary : pandas.DataFrame
+        From :func:`scenarios.ensemble.summarise_crossings` with the default quantiles.
+    lang : {"vi", "en"}
+        Language.
+    """
+    vi = lang == "vi"
+    rows = []
+    for _, r in summary[summary["kind"].isin(["criterion", "activation", "overflow"])].iterrows():
+        if r["kind"] == "criterion":
+            name = plots.INDICATOR_LABELS.get(r["indicator"], {}).get(lang, (r["criterion"],))[0]
+            name += f" ({r['operator']} {format_number(float(r['threshold']), lang)})"
+        elif r["kind"] == "activation":
+            name = "Kích hoạt phương án" if vi else "Plan activation"
+        else:
+            name = _OVERFLOW_NAMES.get(r["criterion"], (r["criterion"], r["criterion"]))[vi]
+        share = f"{format_number(100 * float(r['share_crossed']), lang, 0)}% ({r['crossed']}/{r['replicates']})"
+        dates = [
+            format_date(r[f"first_date_{q}"], lang) if not pd.isna(r[f"first_date_{q}"]) else "—"
+            for q in ("q5", "q50", "q95")
+        ]
+        rows.append((name, share, dates[1], f"{dates[0]} – {dates[2]}"))
+    heads = (
+        ("Tiêu chí", "Tỷ lệ lần chạy vượt ngưỡng", "Ngày vượt (trung vị)", "Khoảng 5%–95%")
+        if vi
+        else ("Criterion", "Share of runs crossed", "First date (median)", "5%–95% range")
+    )
+    return pd.DataFrame(rows, columns=list(heads))
+
+
+_HEADS = {
+    "crossings": {"vi": "Ngày vượt ngưỡng của phương án", "en": "Surge-plan threshold crossings"},
+    "key_numbers": {"vi": "Các con số chính", "en": "Key numbers"},
+    "ranges": {
+        "vi": "Ngày vượt ngưỡng qua nhiều lần chạy (khoảng 5%–95%)",
+        "en": "Threshold crossings over many runs (5%–95% range)",
+    },
+    "annex": {"vi": "Phụ lục", "en": "Annex"},
+}
+
+
+def _caption(fig) -> str:
+    return (fig.get_suptitle() or "").split("\n")[0]
+
+
+def _key_numbers_shown(numbers: pd.DataFrame, lang: Lang) -> pd.DataFrame:
+    return pd.DataFrame(
+        _key_numbers_text(numbers, lang),
+        columns=list({"vi": ("Chỉ số", "Giá trị", "Ngày"), "en": ("Number", "Value", "Date")}[lang]),
+    )
+
+
+def _write_tables(ds, tmp, table, numbers, lang) -> dict[str, pd.DataFrame]:
+    """Write the CSVs of a single run (UTF-8 with BOM) and return them by name, as written."""
+    rounded = numbers.assign(value=numbers["value"].round(0))  # whole patients, beds, m³, cylinders, days
+    tables = {
+        "crossings": table,
+        "key_numbers": rounded,
+        "actions": actions(ds),
+        "series": daily_series(ds, lang),
+    }
+    for name, df in tables.items():
+        _write_csv(tmp / f"{name}.csv", df)
+    return tables
+
+
+def _write_workbook(tmp: Path, tables: dict[str, pd.DataFrame], source: str) -> None:
+    write_xlsx(tables, tmp / "tables.xlsx", notes={name: source for name in tables})
+
+
 def _annex(path: Path, pages: list, title: str) -> None:
     from matplotlib.backends.backend_pdf import PdfPages
 
-    with plots._rc(), PdfPages(path, metadata={"Title": title, "Creator": "scenarios (matplotlib)"}) as pdf:
+    with _rc(), PdfPages(path, metadata={"Title": title, "Creator": "scenarios (matplotlib)"}) as pdf:
         for fig in pages:
-            pdf.savefig(fig)
+            pdf.savefig(fig, bbox_inches=page_bbox(fig))  # an A4 page with a 10 mm border

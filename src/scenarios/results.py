@@ -3,6 +3,13 @@
 Every variable a run produces is declared in :data:`VARIABLES` with its dimensions, units, an English and a
 Vietnamese ``long_name`` and a CF ``cell_methods`` (``time: sum`` for flows over a day, ``time: point`` for
 stocks at the end of a day). ``time`` holds calendar dates; ``day`` (days since the start) sits beside it.
+
+Units follow the CF conventions: UDUNITS strings (``"1"`` for counts, ``"d-1"`` per day, ``"m3 d-1"``,
+``"1e-5"`` per 100,000 people), the counted thing named in ``long_name`` ("new infections, people per day"),
+and the unit as people read it in ``units_label`` (``"people/day"``), which figures and tables show.
+:func:`write_netcdf` also stores yes/no and event flags as integers with ``flag_values``/``flag_masks`` and
+``flag_meanings``, gives every coordinate a ``long_name``, and keeps file names but no directories in the
+attributes.
 """
 
 from __future__ import annotations
@@ -10,6 +17,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import os
+import re
 import shutil
 import tempfile
 from collections.abc import Callable, Iterator, Mapping
@@ -24,22 +32,64 @@ __all__ = [
     "VARIABLES",
     "Recorder",
     "ResultsError",
+    "cf_encode",
+    "cf_units",
     "output_folder",
     "over_ages",
     "read_netcdf",
     "swap_into_place",
     "write_atomic",
+    "write_csv",
     "write_netcdf",
 ]
 
 FLOW, STOCK = "time: sum", "time: point"
 
+# Units as people write them -> (UDUNITS string, the counted thing for long_name). Counts are
+# dimensionless in UDUNITS, so what is counted goes into the name; "per 100,000" is a 1e-5 scale factor.
+_CF_UNITS: dict[str, tuple[str, str]] = {
+    "people": ("1", "people"),
+    "patients": ("1", "patients"),
+    "beds": ("1", "beds"),
+    "deaths": ("1", "deaths"),
+    "people/day": ("d-1", "people per day"),
+    "deaths/day": ("d-1", "deaths per day"),
+    "cylinders/day": ("d-1", "cylinders per day"),
+    "m3/day": ("m3 d-1", ""),
+    "t/day": ("t d-1", ""),
+    "m3": ("m3", ""),
+    "1": ("1", ""),
+    "days": ("days", ""),
+    "cases per 100,000 per 7 days": ("1e-5", "cases in 7 days per 100,000 population"),
+    "deaths per 100,000 per 7 days": ("1e-5", "deaths in 7 days per 100,000 population"),
+    "patients per 100,000": ("1e-5", "patients per 100,000 population"),
+    "beds per 100,000": ("1e-5", "beds per 100,000 population"),
+    "1/(contact day)": ("d-1", "per contact per day"),
+    # Criterion thresholds are in their indicator's units: every plan indicator is per 100,000.
+    "as the indicator": ("1e-5", "in the units of the criterion's indicator, per 100,000 population"),
+}
+
+
+def cf_units(units: str) -> tuple[str, str]:
+    """Return the UDUNITS string of a unit as people write it, and the counted thing to name in ``long_name``.
+
+    Examples
+    --------
+    >>> cf_units("people/day")
+    ('d-1', 'people per day')
+    >>> cf_units("m3/day")
+    ('m3 d-1', '')
+    """
+    return _CF_UNITS.get(units, (units, ""))
+
 
 def _var(dims: tuple[str, ...], units: str, long_name: str, long_name_vi: str, cell_methods: str) -> dict:
+    udunits, counted = cf_units(units)
     return {
         "dims": dims,
-        "units": units,
-        "long_name": long_name,
+        "units": udunits,
+        "units_label": units,
+        "long_name": f"{long_name}, {counted}" if counted else long_name,
         "long_name_vi": long_name_vi,
         "cell_methods": cell_methods,
     }
@@ -339,6 +389,29 @@ VARIABLES.update(
 VARIABLES["policy_event"].update(  # CF flags, as scenarios.policy.EVENT_FLAGS
     flag_masks=np.array([1, 2, 4, 8], dtype=np.int8), flag_meanings="triggered in_force lift_decided ended"
 )
+for _name, _meanings in (
+    ("criterion_met", "not_met met"),
+    ("plan_activated", "not_activated activated"),
+    ("policy_in_force", "not_in_force in_force"),
+):
+    VARIABLES[_name].update(flag_values=np.array([0, 1], dtype=np.int8), flag_meanings=_meanings)
+VARIABLES["epidemic_level"].update(
+    flag_values=np.array([1, 2, 3, 4], dtype=np.int8), flag_meanings="level_1 level_2 level_3 level_4"
+)
+
+#: Long names of the coordinates (CF wants one on each).
+COORD_NAMES = {
+    "time": "date",
+    "day": "days since the start of the run",
+    "age_group": "age group (years)",
+    "variant": "virus variant",
+    "immunity": "immunity stratum",
+    "setting": "contact setting",
+    "criterion": "surge-plan criterion",
+    "policy": "triggered response",
+    "scenario": "what-if",
+    "replicate": "replicate run",
+}
 
 
 def over_ages(da: xr.DataArray) -> xr.DataArray:
@@ -357,22 +430,38 @@ class Recorder:
         Number of days.
     coords : mapping
         Labels of the non-time dimensions (``age_group``, ``variant``, ``immunity``, ``setting``...).
-    ensemble_dim : str, optional
-        For a batch of runs: every recorded value has a leading member axis, which becomes this first
-        dimension of each variable (no coordinate, as ``xr.concat`` along a new name gives).
+    ensemble : (str, int), optional
+        For a batch of runs, ``(dim, n_member)``: every recorded value has a leading member axis, which
+        becomes the first dimension ``dim`` of each variable (no coordinate, as ``xr.concat`` along a new
+        name gives). Arrays are allocated once, so a large batch holds its results only once.
     """
 
-    def __init__(self, start_date: dt.date, n_days: int, coords: Mapping[str, Any], ensemble_dim: str | None = None):
+    def __init__(
+        self,
+        start_date: dt.date,
+        n_days: int,
+        coords: Mapping[str, Any],
+        ensemble: tuple[str, int] | None = None,
+    ):
         self.start_date, self.n_days, self.coords = start_date, n_days, dict(coords)
-        self.ensemble_dim = ensemble_dim
-        self._data: dict[str, list] = {}
+        self.ensemble = ensemble
+        self._data: dict[str, Any] = {}
 
-    def add(self, day: int, **values: Any) -> None:
-        """Record ``name=value`` pairs for ``day`` (each name must be in :data:`VARIABLES`)."""
+    def add(self, day: int, members: slice = slice(None), **values: Any) -> None:
+        """Record ``name=value`` pairs for ``day`` (each name must be in :data:`VARIABLES`).
+
+        In a batch, ``members`` says which members the values (leading axis) belong to.
+        """
         for name, value in values.items():
             if name not in VARIABLES:
                 raise KeyError(f"{name!r} is not declared in results.VARIABLES")
-            self._data.setdefault(name, [None] * self.n_days)[day] = np.asarray(value, dtype=float)
+            if self.ensemble is None:
+                self._data.setdefault(name, [None] * self.n_days)[day] = np.asarray(value, dtype=float)
+                continue
+            value = np.asarray(value, dtype=float)
+            if name not in self._data:  # (member, time, ...): each member's series contiguous
+                self._data[name] = np.full((self.ensemble[1], self.n_days, *value.shape[1:]), np.nan)
+            self._data[name][members, day] = value
 
     def dataset(self, attrs: Mapping[str, Any], static: Mapping[str, xr.DataArray] | None = None) -> xr.Dataset:
         """Build the Dataset: recorded variables with metadata, ``static`` extras, and ``attrs``."""
@@ -381,9 +470,10 @@ class Recorder:
         data_vars = {}
         for name, series in self._data.items():
             meta = VARIABLES[name]
-            data, dims = np.stack(series), meta["dims"]
-            if self.ensemble_dim is not None:
-                data, dims = np.moveaxis(data, 1, 0), (self.ensemble_dim, *dims)
+            if self.ensemble is None:
+                data, dims = np.stack(series), meta["dims"]
+            else:
+                data, dims = series, (self.ensemble[0], *meta["dims"])
             data_vars[name] = xr.Variable(dims, data, {k: v for k, v in meta.items() if k != "dims"})
         ds = xr.Dataset(data_vars, coords={"time": time.astype("datetime64[ns]"), **self.coords})
         ds = ds.assign_coords(day=("time", days, {"units": "days", "long_name": "days since start"}))
@@ -433,6 +523,55 @@ def write_atomic(path: str | Path, write: Callable[[Path], None]) -> Path:
     return path
 
 
+def write_csv(df: Any, path: str | Path) -> Path:
+    """Write a table as CSV, UTF-8 with a byte-order mark, dates as YYYY-MM-DD, atomically.
+
+    The mark makes Excel (as planners open a CSV) read the Vietnamese text as UTF-8; pandas reads it as is.
+    """
+    return write_atomic(path, lambda tmp: df.to_csv(tmp, index=False, encoding="utf-8-sig", date_format="%Y-%m-%d"))
+
+
+# An absolute path: a slash not inside a word, then directories. Only the last part (the file name) is kept.
+_ABSOLUTE = re.compile(r"(?<![\w.:])/(?:[^\s/\"'\\]+/)+([^\s/\"'\\]+)")
+
+
+def _strip_dirs(text: str) -> str:
+    return _ABSOLUTE.sub(r"\1", text)
+
+
+def cf_encode(ds: xr.Dataset) -> tuple[xr.Dataset, dict[str, dict]]:
+    """Prepare a results Dataset for a CF-valid file: UDUNITS units, integer flags, named coordinates.
+
+    Returns
+    -------
+    (xarray.Dataset, dict)
+        A shallow copy with CF attributes, and the NetCDF ``encoding`` that stores flag variables as
+        ``int8`` (missing values as -1, read back as NaN).
+    """
+    out = ds.copy()
+    encoding: dict[str, dict] = {}
+    for name, var in out.variables.items():
+        attrs = dict(var.attrs)
+        if "units" in attrs:
+            udunits, counted = cf_units(str(attrs["units"]))
+            if udunits != attrs["units"]:
+                attrs.setdefault("units_label", attrs["units"])
+                attrs["units"] = udunits
+                if counted and counted not in str(attrs.get("long_name", "")):
+                    attrs["long_name"] = f"{attrs.get('long_name', name)}, {counted}"
+        if name in out.coords and "long_name" not in attrs:
+            attrs["long_name"] = COORD_NAMES.get(str(name), str(name).replace("_", " "))
+        if "flag_values" in attrs or "flag_masks" in attrs:
+            attrs.pop("units", None)  # CF: flags carry meanings, not units
+            attrs.pop("units_label", None)
+            attrs.pop("cell_methods", None)
+            encoding[str(name)] = {"dtype": "int8", "_FillValue": np.int8(-1)}
+        var.attrs = attrs
+    out.attrs = {k: _strip_dirs(v) if isinstance(v, str) else v for k, v in out.attrs.items()}
+    out.attrs.setdefault("Conventions", "CF-1.8")
+    return out, encoding
+
+
 class ResultsError(ValueError):
     """A file that is not, or is no longer, a results file written by :func:`write_netcdf`."""
 
@@ -457,9 +596,10 @@ def _digest(ds: xr.Dataset) -> str:
 
 
 def write_netcdf(ds: xr.Dataset, path: str | Path) -> Path:
-    """Write ``ds`` as NetCDF (scipy backend: no native library needed), atomically, with a checksum."""
-    ds = ds.assign_attrs(data_sha256=_digest(ds))
-    return write_atomic(path, lambda tmp: ds.to_netcdf(tmp, engine="scipy"))
+    """Write ``ds`` as CF NetCDF (:func:`cf_encode`; scipy backend), atomically, with a checksum of what is written."""
+    encoded, encoding = cf_encode(ds)
+    encoded = encoded.assign_attrs(data_sha256=_digest(encoded))
+    return write_atomic(path, lambda tmp: encoded.to_netcdf(tmp, engine="scipy", encoding=encoding))
 
 
 def read_netcdf(path: str | Path) -> xr.Dataset:

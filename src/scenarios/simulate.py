@@ -64,11 +64,13 @@ def _streams(seed: SeedLike) -> tuple[dict[str, np.random.Generator], str]:
 
 
 def contact_multipliers(config: Config, date: dt.date) -> dict[str, float]:
-    """Product of the multipliers of the interventions in force on ``date``, by setting."""
+    """Product of the multipliers of the interventions in force on ``date`` (isolation included), by setting."""
     out = dict.fromkeys(SETTINGS, 1.0)
     for iv in config.interventions:
         if iv.active(date):
-            for s, m in iv.contact_multipliers.items():
+            for s, m in iv.multipliers_with_isolation(
+                config.disease.infectious_days, config.disease.infectious_stages
+            ).items():
                 out[s] *= m
     return out
 
@@ -234,7 +236,9 @@ def run(
         triggered = policies.contact_multipliers(day)  # responses decided on earlier days
         multipliers = {s: multipliers[s] * triggered[s] for s in SETTINGS}
         boosters = policies.booster_doses(day)
-        inputs = DayInputs(day, multipliers, imported_infections(config, population, day), boosters)
+        isolation = tuple(iv.isolation for iv in config.interventions if iv.isolation and iv.active(date))
+        isolation += policies.isolation(day)
+        inputs = DayInputs(day, multipliers, imported_infections(config, population, day), boosters, isolation)
         flows = model.step(inputs)
         mild, severe, critical = split_severity(flows.new_onsets, disease, stream["severity"])
         onsets = mild + severe + critical
@@ -376,16 +380,18 @@ def run_batch(
     members = member_configs(config, draws)
     population = build_population(config.population)
     _, entropy = _streams(0)  # deterministic: the seed only labels the results, as run()'s default
-    chunks = [
-        _batch_loop(config, members[i : i + CHUNK], population, solver, progress, dim)
-        for i in range(0, len(members), CHUNK)
-    ]
-    rec, beta, tracker, policies, engine_attrs = chunks[0]
-    for other in chunks[1:]:
-        for name, series in rec._data.items():
-            for day, value in enumerate(other[0]._data[name]):
-                series[day] = np.concatenate([series[day], value])
-    beta = np.concatenate([c[1] for c in chunks])
+    rec = Recorder(
+        config.scenario.start_date,
+        config.scenario.horizon_days,
+        {"age_group": list(AGE_GROUPS), "immunity": list(STRATA), "setting": list(SETTINGS)},
+        ensemble=(dim, len(members)),
+    )
+    beta = np.zeros((len(members), 1 + (config.variants.new is not None)))
+    for i in range(0, len(members), CHUNK):
+        part = slice(i, min(i + CHUNK, len(members)))
+        tracker, policies, engine_attrs, beta[part] = _batch_loop(
+            config, members[part], population, solver, progress, rec, part
+        )
     attrs = _attrs(config, population, "seir", entropy, tracker) | engine_attrs
     attrs["batch_draws"] = json.dumps({k: np.asarray(v).tolist() for k, v in draws.items()}, default=str)
     sizes = np.broadcast_to(population.sizes, (len(members), len(population.sizes)))
@@ -395,8 +401,14 @@ def run_batch(
 
 
 def _batch_loop(
-    config: Config, members: list[Config], population: Population, solver: Solver, progress: bool, dim: str
-) -> tuple[Recorder, np.ndarray, IndicatorTracker, PolicyEngine, dict]:
+    config: Config,
+    members: list[Config],
+    population: Population,
+    solver: Solver,
+    progress: bool,
+    rec: Recorder,
+    part: slice,
+) -> tuple[IndicatorTracker, PolicyEngine, dict, np.ndarray]:
     """Run the daily loop of :func:`run` for deterministic members advanced together."""
     k, n_age = len(members), len(population.sizes)
     n_days, start = config.scenario.horizon_days, config.scenario.start_date
@@ -413,17 +425,7 @@ def _batch_loop(
     thresholds = threshold_set_of(config)
     tracker = IndicatorTracker(n_days, population.total, thresholds, config.levels, members=k)
     policies = [build_policy_engine(c, n_days, health=h) for c, h in zip(members, healths, strict=True)]
-    rec = Recorder(
-        start,
-        n_days,
-        {
-            "age_group": list(AGE_GROUPS),
-            "variant": list(diseases[0].variants),
-            "immunity": list(STRATA),
-            "setting": list(SETTINGS),
-        },
-        ensemble_dim=dim,
-    )
+    rec.coords["variant"] = list(diseases[0].variants)
     rec.coords.update(tracker.coords | policies[0].coords)
     scheduled = _scheduled_multipliers(config, members, n_days)
     imports = _imports(members, population, n_days)
@@ -446,6 +448,7 @@ def _batch_loop(
         reported = reporter.step(day, onsets)
         rec.add(
             day,
+            part,
             new_infections=flows.new_infections.sum(axis=(1, 2)),
             new_infections_by_variant=flows.new_infections.sum(axis=(2, 3)),
             new_onsets=onsets,
@@ -462,7 +465,7 @@ def _batch_loop(
         )
         prevalence = flows.infectious.reshape(k, -1).sum(axis=1) / population.total
         cared = care.step(day, severe, critical, mild, prevalence=prevalence)
-        rec.add(day, **cared)
+        rec.add(day, part, **cared)
         state = tracker.update_from(day, {"new_reported_cases": reported, **cared})
         records = []
         for i in active:
@@ -472,11 +475,11 @@ def _batch_loop(
             records.append(policies[i].record(day))
         rec.add(
             day,
+            part,
             **tracker.record(day),
             **{name: np.array([r[name] for r in records]) for name in (records[0] if records else {})},
         )
-    beta = np.array([d.beta for d in diseases])
-    return rec, beta, tracker, policies[0], model.attrs
+    return tracker, policies[0], model.attrs, np.array([d.beta for d in diseases])
 
 
 def _scheduled_multipliers(config: Config, members: list[Config], n_days: int) -> np.ndarray:
@@ -496,9 +499,13 @@ def _scheduled_multipliers(config: Config, members: list[Config], n_days: int) -
 
 def _imports(members: list[Config], population: Population, n_days: int) -> np.ndarray:
     """:func:`imported_infections` of every member and day, shape (n_days, n_member, n_variant, n_age)."""
-    nv = 1 + (members[0].variants.new is not None)
-    out = np.zeros((n_days, len(members), nv, len(population.sizes)))
-    for i, m in enumerate(members):
-        for day in range(n_days):
-            out[day, i] = imported_infections(m, population, day)
+    new = [m.variants.new for m in members]
+    out = np.zeros((n_days, len(members), 1 + (new[0] is not None), len(population.sizes)))
+    shares = population.sizes / population.total
+    out[0, :, 0] = np.array([m.variants.resident.initial_infections for m in members])[:, None] * shares
+    if new[0] is not None:
+        for i, (m, nv) in enumerate(zip(members, new, strict=True)):
+            first = (nv.introduction_date - m.scenario.start_date).days
+            days = np.arange(max(first, 0), min(first + nv.import_days, n_days))
+            out[days, i, 1] = nv.imported_per_day * shares
     return out

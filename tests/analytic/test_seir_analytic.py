@@ -76,6 +76,7 @@ def test_early_growth_rate_is_dominant_eigenvalue_of_linearised_system(config):
                 "variants.resident.rt_start": 2.0,
                 "variants.resident.initial_infections": 1,
                 "immunity.waning_days": 0,
+                "immunity.waning_days_infection": 0,
             },
         )
     _, _, engine = _model(cfg)
@@ -136,6 +137,7 @@ def test_age_structured_final_size_matches_multigroup_equation():
                 "ve_infection_prior": 1.0,
                 "ve_severe_prior": 1.0,
                 "waning_days": 0,
+                "waning_days_infection": 0,
             },
             "scenario.horizon_days": 400,
         },

@@ -9,9 +9,19 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
-__all__ = ["StrictModel", "ContactScaling", "param", "AGE_GROUPS", "N_AGE", "SETTINGS", "MAX_NUMBER", "DATE_RANGE"]
+__all__ = [
+    "StrictModel",
+    "ContactScaling",
+    "Isolation",
+    "param",
+    "AGE_GROUPS",
+    "N_AGE",
+    "SETTINGS",
+    "MAX_NUMBER",
+    "DATE_RANGE",
+]
 
-# Ten-year bands: the resolution of every severity table we cite (parameters.md section 1).
+# Ten-year bands: the resolution of every severity table we cite (docs/sources.md section 1).
 AGE_GROUPS: tuple[str, ...] = ("0-9", "10-19", "20-29", "30-39", "40-49", "50-59", "60-69", "70-79", "80+")
 N_AGE = len(AGE_GROUPS)
 # Contact settings of Prem et al. 2021; interventions scale each one.
@@ -106,6 +116,63 @@ def param(default: Any = ..., *, units: str, source: str, description: str, **co
     )
 
 
+class Isolation(StrictModel):
+    """Case isolation (F0) and quarantine: a share of infectious people found after a delay and isolated.
+
+    While isolated, a person's contacts in every setting, home included, are multiplied by
+    ``contact_factor``. In the mean (the compartmental engine), this multiplies every setting's contacts by
+    ``1 - share_detected * (1 - contact_factor) * q(delay_days)``, with ``q(d)`` the expected share of the
+    infectious period left ``d`` days after onset (Erlang durations of ``[disease]``): see
+    :meth:`multiplier`.
+    """
+
+    share_detected: float = param(
+        units="1",
+        source="user (Vietnam 2021: detected cases F0 isolated, contacts F1 quarantined, often in camps)",
+        description="Share of infectious people detected and isolated (F0, and F1 found infectious).",
+        ge=0,
+        le=1,
+    )
+    delay_days: float = param(
+        1.0,
+        units="days",
+        source="user",
+        description="Days from the start of infectiousness (onset) to isolation.",
+        ge=0,
+        le=60,
+    )
+    contact_factor: float = param(
+        0.0,
+        units="1",
+        source="user (0: no contact while isolated, e.g. a quarantine camp)",
+        description="Multiplier on an isolated person's contacts in every setting, home included.",
+        ge=0,
+        le=1,
+    )
+
+    def remaining_share(self, infectious_days: float, stages: int) -> float:
+        """Return the expected share of the infectious period left ``delay_days`` after onset.
+
+        For an Erlang(``stages``) period ``T`` of mean ``D = infectious_days``:
+        ``E[(T - d)+] / E[T] = (1 - F_{k+1}(d)) - (d / D) (1 - F_k(d))``, ``F_k`` the Erlang(k, D/k) CDF.
+
+        Examples
+        --------
+        >>> Isolation(share_detected=1, delay_days=0).remaining_share(2.1, 2)
+        1.0
+        """
+        from scipy import stats
+
+        d, scale = self.delay_days, infectious_days / stages
+        left = stats.gamma.sf(d, stages + 1, scale=scale) - d / infectious_days * stats.gamma.sf(d, stages, scale=scale)
+        return float(max(left, 0.0))
+
+    def multiplier(self, infectious_days: float, stages: int) -> float:
+        """Mean-field multiplier on every setting's contacts: ``1 - p (1 - f) q(d)``."""
+        q = self.remaining_share(infectious_days, stages)
+        return 1.0 - self.share_detected * (1.0 - self.contact_factor) * q
+
+
 class ContactScaling(StrictModel):
     """Multipliers on each setting's contacts (1 = baseline), shared by interventions and triggered policies."""
 
@@ -113,8 +180,16 @@ class ContactScaling(StrictModel):
     school: float = param(1.0, units="1", source="user", description="Multiplier on school contacts.", ge=0, le=5)
     work: float = param(1.0, units="1", source="user", description="Multiplier on work contacts.", ge=0, le=5)
     community: float = param(1.0, units="1", source="user", description="Multiplier on community contacts.", ge=0, le=5)
+    isolation: Isolation | None = Field(
+        None, description="Case isolation and quarantine while this is in force (see Isolation)."
+    )
 
     @property
     def contact_multipliers(self) -> dict[str, float]:
         """Multiplier per setting."""
         return {s: float(getattr(self, s)) for s in SETTINGS}
+
+    def multipliers_with_isolation(self, infectious_days: float, stages: int) -> dict[str, float]:
+        """Multiplier per setting, times the isolation's mean-field multiplier (:meth:`Isolation.multiplier`)."""
+        iso = self.isolation.multiplier(infectious_days, stages) if self.isolation is not None else 1.0
+        return {s: m * iso for s, m in self.contact_multipliers.items()}

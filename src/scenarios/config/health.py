@@ -3,13 +3,13 @@
 ``care`` is the three-tier pathway; ``capacity`` the beds, ICU, oxygen supply and surge steps; ``oxygen``
 the flows per patient and the unit conversions.
 
-Sources (``shared/reference/parameters.md``)
+Sources (``docs/sources.md``)
 --------------------------------------------
 Fatality given care, and the "get / not get" structure for patients who find no bed, oxygen or ICU,
 come from squire (mrc-ide/squire ``R/run.R::default_probs``, the version whose ``prob_hosp`` and
 ``prob_severe`` are the IHR and P(ICU | hospitalised) already used by :class:`~scenarios.config.Disease`),
 collapsed from 17 five-year bands to our 10-year bands with weights ``population x P(hosp) x P(tier)``
-(UN WPP 2024, Vietnam 2020). Lengths of stay are squire's ``default_durations`` (parameters.md s.2), each
+(UN WPP 2024, Vietnam 2020). Lengths of stay are squire's ``default_durations`` (docs/sources.md s.2), each
 an Erlang-2 distribution as in squire (``gamma = 2 / dur``). squire was chosen over Covasim because the
 severity split upstream is squire's: the same pathway keeps squire's infection fatality (which assumes
 treatment) intact, and squire was built for health-system capacity in low- and middle-income countries
@@ -34,8 +34,8 @@ ByAge = Annotated[tuple[Fraction, ...], Field(min_length=N_AGE, max_length=N_AGE
 # = prob_non_severe_death_treatment and P(death | ICU, treated) = prob_severe_death_treatment.
 SQUIRE_P_DEATH_OXYGEN = (0.0134, 0.0161, 0.0193, 0.0246, 0.0333, 0.0465, 0.0583, 0.1526, 0.3405)
 SQUIRE_P_DEATH_ICU = (0.2425, 0.3451, 0.5536, 0.5557, 0.4652, 0.4134, 0.4883, 0.5966, 0.9926)
-_SQUIRE = "squire R/run.R::default_probs (parameters.md s.1; collapsed to 10-year bands, Vietnam weights)"
-_SQUIRE_DUR = "squire default_durations (parameters.md s.2); Erlang-2 as squire (gamma = 2/dur)"
+_SQUIRE = "squire R/run.R::default_probs (docs/sources.md s.1; collapsed to 10-year bands, Vietnam weights)"
+_SQUIRE_DUR = "squire default_durations (docs/sources.md s.2); Erlang-2 as squire (gamma = 2/dur)"
 
 
 class Duration(StrictModel):
@@ -186,7 +186,9 @@ class Care(StrictModel):
 class SurgeStep(StrictModel):
     """Extra capacity (field hospital, ICU centre, oxygen) that comes online a lead time after activation."""
 
-    name: str = Field(description="Name used by policies to activate it, e.g. 'field hospital 1'.", min_length=1)
+    name: str = Field(
+        description="Name used by policies to activate it, e.g. 'field hospital 1'.", min_length=1, max_length=200
+    )
     beds_oxygen: float | None = param(
         None, units="beds", source="user", description="Oxygen-capable tier-2 beds it adds.", ge=0
     )
@@ -261,7 +263,7 @@ class Capacity(StrictModel):
     beds_icu_per_100k: float = param(
         3.5,
         units="beds per 100,000 people",
-        source="squire LMIC average 3.5/100k (parameters.md s.6); Phua 2020 LMIC median 2.3",
+        source="squire LMIC average 3.5/100k (docs/sources.md s.6); Phua 2020 LMIC median 2.3",
         description="ICU beds for COVID-19 per 100,000 people.",
         ge=0,
     )
@@ -319,7 +321,7 @@ class Capacity(StrictModel):
     oxygen_supply_m3_per_day_per_100k: float = param(
         868.0,
         units="m3/day per 100,000 people",
-        source="derived: national production 851,000 m3/day in 2021 (MoH, parameters.md s.6) / 98.08 M "
+        source="derived: national production 851,000 m3/day in 2021 (MoH, docs/sources.md s.6) / 98.08 M "
         "people; an upper bound, give real numbers",
         description="Oxygen supply per 100,000 people, used only when no source (liquid, cylinders, "
         "generators) is given.",
@@ -362,7 +364,7 @@ class Oxygen(StrictModel):
     cylinder_water_litres: float = param(
         40.0,
         units="L",
-        source="parameters.md s.3 (common 40 L medical cylinder)",
+        source="docs/sources.md s.3 (common 40 L medical cylinder)",
         description="Water capacity of a cylinder.",
         gt=0,
         le=100,
@@ -370,7 +372,7 @@ class Oxygen(StrictModel):
     cylinder_pressure_bar: float = param(
         150.0,
         units="bar",
-        source="parameters.md s.3 (150 bar filling)",
+        source="docs/sources.md s.3 (150 bar filling)",
         description="Filling pressure of a cylinder.",
         gt=0,
         le=300,
@@ -381,13 +383,13 @@ class Oxygen(StrictModel):
             "Gas in a cylinder: 'ideal' = water litres x bar / 1.01325 / 1000 m3 (the usual planning figure, "
             "~6% below the real content, so cylinder counts err on the safe side); 'real' = real-gas "
             "content at "
-            "15 C (CoolProp, parameters.md s.3), tabulated up to 200 bar."
+            "15 C (CoolProp, docs/sources.md s.3), tabulated up to 200 bar."
         ),
     )
     liquid_m3_per_tonne: float = param(
         738.0,
         units="m3/t",
-        source="CoolProp, 15 C (parameters.md s.3)",
+        source="CoolProp, 15 C (docs/sources.md s.3)",
         description="Gas volume of one tonne of liquid oxygen.",
         gt=0,
     )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -13,7 +13,16 @@ from pydantic import BaseModel
 
 from .root import Config
 
-__all__ = ["ConfigError", "apply_overrides", "dotted_keys", "load_config", "parse_set"]
+__all__ = ["ConfigError", "OUTSIDE", "apply_overrides", "dotted_keys", "inside", "load_config", "parse_set"]
+
+
+# No config key is deeper than a few levels, and no what-if needs a long chain of bases: beyond these the
+# input is a mistake (or hostile), refused before it can exhaust the stack.
+MAX_DEPTH = 12
+MAX_EXTENDS = 32
+# Files a config names (extends, a threshold-set file) are read from its own folder tree only, so a config
+# cannot pull (and embed in its results) a file from anywhere on the machine.
+OUTSIDE = "files are read from the config's folder and its subfolders only (allow another with --allow-dir DIR)"
 
 
 class ConfigError(Exception):
@@ -24,29 +33,63 @@ class ConfigError(Exception):
         super().__init__("\n".join(problems))
 
 
-def _read(path: Path, chain: tuple[Path, ...]) -> tuple[dict[str, Any], dict[str, Path], list[tuple[Path, str]]]:
+def inside(path: Path, roots: Sequence[Path]) -> bool:
+    """Whether ``path`` (resolved) lies in one of the folder trees ``roots``."""
+    return any(path.is_relative_to(r) for r in roots)
+
+
+def _read(
+    path: Path, chain: tuple[Path, ...], roots: Sequence[Path] = ()
+) -> tuple[dict[str, Any], dict[str, Path], list[tuple[Path, str]]]:
     """Read ``path`` and its ``extends`` ancestors; return merged data, the file of each leaf, and texts."""
     if path in chain:
         cycle = " -> ".join(str(p) for p in (*chain, path))
         raise ConfigError([f"{chain[-1]}: extends: cycle in 'extends': {cycle}"])
     where = f"{chain[-1]}: extends" if chain else "config"
-    if not path.is_file():
-        raise ConfigError([f"{path}: file not found ({where})"])
+    if len(chain) >= MAX_EXTENDS:
+        raise ConfigError([f"{where}: more than {MAX_EXTENDS} files in the 'extends' chain"])
     try:
+        if not path.is_file():
+            raise ConfigError([f"{path}: file not found ({where})"])
         text = path.read_text(encoding="utf-8-sig")  # a BOM (some Windows editors write one) is not TOML
         data = tomllib.loads(text)
     except UnicodeDecodeError as e:
         raise ConfigError([f"{path}: not UTF-8 text ({e.reason})"]) from None
     except tomllib.TOMLDecodeError as e:
         raise ConfigError([f"{path}: malformed TOML: {e}"]) from None
+    except RecursionError:
+        raise ConfigError([f"{path}: malformed TOML: tables nested too deeply"]) from None
+    except (OSError, ValueError) as e:  # symlink loops, NUL bytes, permissions
+        raise ConfigError([f"{path!s}: cannot be read ({where}): {getattr(e, 'strerror', None) or e}"]) from None
+    if _depth(data) > MAX_DEPTH:
+        raise ConfigError([f"{path}: tables nested more than {MAX_DEPTH} deep; no config key is that deep"])
     parent = data.pop("extends", None)
     origin = {key: path for key in _leaves(data)}
     if parent is None:
         return data, origin, [(path, text)]
     if not isinstance(parent, str):
         raise ConfigError([f"{path}: extends: must be a file name (string), got {parent!r}"])
-    base, base_origin, texts = _read((path.parent / parent).resolve(), (*chain, path))
+    try:
+        target = (path.parent / parent).resolve()
+    except (OSError, ValueError, RuntimeError) as e:
+        raise ConfigError([f"{path}: extends: cannot follow {parent!r}: {e}"]) from None
+    if target.suffix != ".toml":
+        raise ConfigError([f"{path}: extends: {parent!r} is not a config file (a .toml file)"])
+    if not inside(target, roots):
+        raise ConfigError([f"{path}: extends: {parent!r} lies outside {roots[0]}; {OUTSIDE}"])
+    base, base_origin, texts = _read(target, (*chain, path), roots)
     return _merge(base, data, str(path)), base_origin | origin, [*texts, (path, text)]
+
+
+def _depth(data: Any) -> int:
+    """Nesting depth of tables and arrays (iterative: deep input must not exhaust the stack)."""
+    deepest, stack = 0, [(data, 0)]
+    while stack:
+        node, d = stack.pop()
+        deepest = max(deepest, d)
+        children = node.values() if isinstance(node, Mapping) else node if isinstance(node, list) else ()
+        stack += [(c, d + 1) for c in children if isinstance(c, Mapping | list)]
+    return deepest
 
 
 def _leaves(data: Mapping[str, Any], prefix: tuple = ()) -> list[tuple]:
@@ -94,6 +137,8 @@ def _nest(overrides: Mapping[str, Any]) -> dict[str, Any]:
     """Turn ``{"a.b": 1}`` (or already nested dicts) into ``{"a": {"b": 1}}``."""
     out: dict[str, Any] = {}
     for key, value in overrides.items():
+        if key.count(".") >= MAX_DEPTH:
+            raise ConfigError([f"{key[:60]}...: more than {MAX_DEPTH} dotted parts; no config key is that deep"])
         *parents, last = key.split(".")
         node = out
         for p in parents:
@@ -228,7 +273,9 @@ def apply_overrides(config: Config, overrides: Mapping[str, Any], where: str = "
     return new
 
 
-def load_config(path: str | Path, overrides: Mapping[str, Any] | None = None) -> Config:
+def load_config(
+    path: str | Path, overrides: Mapping[str, Any] | None = None, allowed_dirs: Sequence[str | Path] = ()
+) -> Config:
     """Read and validate a what-if config file.
 
     Parameters
@@ -238,6 +285,8 @@ def load_config(path: str | Path, overrides: Mapping[str, Any] | None = None) ->
         tables are merged over the base's, key by key.
     overrides : mapping, optional
         Values applied last, as dotted keys (``{"variants.new.immune_escape": 0.5}``) or nested tables.
+    allowed_dirs : sequence of paths, optional
+        Folders besides the config's own folder tree from which ``extends`` and ``thresholds.set`` may read.
 
     Returns
     -------
@@ -249,11 +298,15 @@ def load_config(path: str | Path, overrides: Mapping[str, Any] | None = None) ->
     ConfigError
         With one line per problem: the file, the field path and what is allowed.
     """
-    path = Path(path).resolve()
-    data, origin, texts = _read(path, ())
+    try:
+        path = Path(path).resolve()
+    except (OSError, ValueError, RuntimeError) as e:
+        raise ConfigError([f"{path!s}: cannot be read: {e}"]) from None
+    roots = [path.parent, *(Path(d).resolve() for d in allowed_dirs)]
+    data, origin, texts = _read(path, (), roots)
     if overrides:
         nested = _nest(overrides)
         data = _merge(data, nested, "--set")
         origin |= {key: Path("--set") for key in _leaves(nested)}
     config = _validate(data, origin, str(path))
-    return config.with_provenance(texts, dict(overrides or {}), path)
+    return config.with_provenance(texts, dict(overrides or {}), path, roots)

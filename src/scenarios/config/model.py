@@ -1,7 +1,7 @@
 """What-if config schema: scenario, population, disease, variants, immunity, interventions, reporting.
 
 Every numeric field says its units and the source of its default (``param``); the reference for the
-sources is ``shared/reference/parameters.md`` and the docs in ``README.md``.
+sources is ``docs/sources.md`` and the docs in ``README.md``.
 """
 
 from __future__ import annotations
@@ -47,7 +47,7 @@ def _by_age(values: list[float]) -> tuple[float, ...]:
 
 
 # squire R/run.R::default_probs (mrc-ide/squire 9fd16c4), collapsed to 10-year bands with Vietnam weights
-# (parameters.md section 1): IHR per infection x P(ICU | hospitalised) and x (1 - P(ICU | hospitalised)).
+# (docs/sources.md section 1): IHR per infection x P(ICU | hospitalised) and x (1 - P(ICU | hospitalised)).
 _SQUIRE_IHR = (0.0010, 0.0020, 0.0040, 0.0078, 0.0154, 0.0303, 0.0587, 0.116, 0.233)
 _SQUIRE_ICU_GIVEN_HOSP = (0.18, 0.16, 0.12, 0.15, 0.22, 0.31, 0.32, 0.20, 0.057)
 SQUIRE_P_CRITICAL = _by_age([h * c for h, c in zip(_SQUIRE_IHR, _SQUIRE_ICU_GIVEN_HOSP, strict=True)])
@@ -57,7 +57,7 @@ SQUIRE_P_SEVERE = _by_age([h * (1 - c) for h, c in zip(_SQUIRE_IHR, _SQUIRE_ICU_
 class Scenario(StrictModel):
     """Name and time window of the what-if."""
 
-    name: str = Field(description="Name shown on results and figures.", min_length=1)
+    name: str = Field(description="Name shown on results and figures.", min_length=1, max_length=200)
     start_date: dt.date = param(units="date", source="user", description="First simulated day (day 0).")
     horizon_days: int = param(units="days", source="user", description="Number of simulated days.", ge=1, le=3650)
     description: str = Field("", description="Free text: what this what-if asks.")
@@ -83,7 +83,9 @@ class Population(StrictModel):
         gt=0,
         le=200_000_000,
     )
-    name: str | None = Field(None, description="Display name of the area; defaults to the province's name.")
+    name: str | None = Field(
+        None, description="Display name of the area; defaults to the province's name.", max_length=200
+    )
     age_shares: ByAge | None = param(
         None,
         units="1",
@@ -158,13 +160,13 @@ class Disease(StrictModel):
     p_severe_by_age: ByAge = param(
         SQUIRE_P_SEVERE,
         units="1",
-        source="squire default_probs: IHR x (1 - P(ICU|hosp)), 10-year bands (parameters.md s.1)",
+        source="squire default_probs: IHR x (1 - P(ICU|hosp)), 10-year bands (docs/sources.md s.1)",
         description="Probability per infection of needing oxygen but not ICU (tier 2), by age.",
     )
     p_critical_by_age: ByAge = param(
         SQUIRE_P_CRITICAL,
         units="1",
-        source="squire default_probs: IHR x P(ICU|hosp), 10-year bands (parameters.md s.1)",
+        source="squire default_probs: IHR x P(ICU|hosp), 10-year bands (docs/sources.md s.1)",
         description="Probability per infection of needing ICU (tier 3), by age.",
     )
 
@@ -184,7 +186,7 @@ class Disease(StrictModel):
 class ResidentVariant(StrictModel):
     """The variant circulating at the start."""
 
-    name: str = Field("resident", description="Label in results.")
+    name: str = Field("resident", description="Label in results.", max_length=200)
     r0: float | None = param(
         None,
         units="1",
@@ -219,7 +221,7 @@ class ResidentVariant(StrictModel):
 class NewVariant(StrictModel):
     """A new, possibly more dangerous variant introduced by importation."""
 
-    name: str = Field("new variant", description="Label in results.")
+    name: str = Field("new variant", description="Label in results.", max_length=200)
     transmissibility_multiplier: float = param(
         1.0,
         units="1",
@@ -351,14 +353,32 @@ class Immunity(StrictModel):
         180.0,
         units="days",
         source="Feikin et al. Lancet 2022 (protection measured 1 to 6 months)",
-        description="Mean time until protection drops to the waned level; omit or 0 for no waning.",
+        description=(
+            "Mean time until protection from vaccination drops to the waned level (past infection: "
+            "waning_days_infection); omit or 0 for no waning."
+        ),
         ge=0,
     )
 
-    @field_validator("waning_days")
+    waning_days_infection: float | None = param(
+        3760.0,
+        units="days",
+        source=(
+            "fit of 've_infection_prior + waning to ve_infection_waned' to Hall et al. Lancet 2021 (SIREN: 84% "
+            "protection, median 7 months of follow-up) and COVID-19 Forecasting Team, Lancet 2023 (pre-Omicron "
+            "reinfection protection 78.6% at 40 weeks; recalled); see docs/immunity.md"
+        ),
+        description=(
+            "Mean time until protection from a past infection drops to the waned level (its own waning, slower "
+            "than vaccine protection's); omit or 0 for no waning."
+        ),
+        ge=0,
+    )
+
+    @field_validator("waning_days", "waning_days_infection")
     @classmethod
-    def _waning_at_least_a_day(cls, value: float | None) -> float | None:
-        return value if not value else at_least_a_day(value, "waning_days", "or 0 for no waning")
+    def _waning_at_least_a_day(cls, value: float | None, info: ValidationInfo) -> float | None:
+        return value if not value else at_least_a_day(value, info.field_name, "or 0 for no waning")
 
     @model_validator(mode="after")
     def _check(self) -> Immunity:
@@ -391,7 +411,7 @@ class Immunity(StrictModel):
 class Intervention(ContactScaling):
     """Scale contacts by setting between two dates (inclusive); overlapping interventions multiply."""
 
-    name: str = Field(description="Label, e.g. 're-apply 5K'.")
+    name: str = Field(description="Label, e.g. 're-apply 5K'.", max_length=200)
     start_date: dt.date = param(units="date", source="user", description="First day in force.")
     end_date: dt.date | None = param(None, units="date", source="user", description="Last day in force.")
 

@@ -50,12 +50,15 @@ class Config(StrictModel):
                 raise ValueError(f"{key}: {value:g} exceeds the population ({people:,} people)")
         return self
 
-    def with_provenance(self, texts: list[tuple[Path, str]], overrides: dict[str, Any], path: Path) -> Config:
-        """Attach the source texts (base first) and overrides this config was built from."""
+    def with_provenance(
+        self, texts: list[tuple[Path, str]], overrides: dict[str, Any], path: Path, roots: list[Path] | None = None
+    ) -> Config:
+        """Attach the source texts (base first), overrides and the folders its files may be read from."""
         self._provenance = {
             "config_path": str(path),
             "config_text": "\n".join(f"# ---- {p}\n{t}" for p, t in texts),
             "overrides": json.dumps(overrides, default=str, ensure_ascii=False),
+            "allowed_dirs": json.dumps([str(r) for r in roots or [path.parent]]),
         }
         return self
 

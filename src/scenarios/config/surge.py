@@ -102,7 +102,7 @@ class Criterion(StrictModel):
         description="Threshold the indicator is compared with.",
         ge=0,
     )
-    name: str = Field("", description="Short label in tables; defaults to the indicator name.")
+    name: str = Field("", description="Short label in tables; defaults to the indicator name.", max_length=200)
     unit: str = Field("", description="Unit as the plan writes it, for tables and docs.")
     sustained_days: int = param(
         1,
@@ -143,7 +143,7 @@ Activation = Literal["any", "all", "k_of_n"]
 class ThresholdSet(StrictModel):
     """A surge plan's criteria and the rule that activates the plan."""
 
-    name: str = Field(description="Short name (the file name of a shipped set).", min_length=1)
+    name: str = Field(description="Short name (the file name of a shipped set).", min_length=1, max_length=200)
     title: str = Field("", description="What the set is, for tables and figures.")
     source: str = Field("", description="The plan document the criteria come from.")
     activation: Activation = Field(
@@ -325,7 +325,7 @@ class Level(StrictModel):
         ge=1,
         le=10,
     )
-    name: str = Field("", description="Label, e.g. 'cấp độ 3 (nguy cơ cao)'.")
+    name: str = Field("", description="Label, e.g. 'cấp độ 3 (nguy cơ cao)'.", max_length=200)
     rule: Literal["any", "all"] = Field("any", description="Level reached when any / all criteria are met.")
     criteria: tuple[Criterion, ...] = Field(min_length=1, description="Criteria for this level.")
 
@@ -366,7 +366,7 @@ class Policy(ContactScaling):
     ``delay_days`` later (at least the next day).
     """
 
-    name: str = Field(description="Label in results, e.g. 're-apply 5K'.", min_length=1)
+    name: str = Field(description="Label in results, e.g. 're-apply 5K'.", min_length=1, max_length=200)
     trigger: str = Field(
         "activation",
         description="'activation' (the plan's activation rule), a criterion name of the threshold set, "
@@ -420,9 +420,9 @@ class Policy(ContactScaling):
 
     @model_validator(mode="after")
     def _check(self) -> Policy:
-        scaled = any(getattr(self, s) != 1.0 for s in SETTINGS)
+        scaled = any(getattr(self, s) != 1.0 for s in SETTINGS) or self.isolation is not None
         if self.action == "contacts" and not scaled:
-            raise ValueError("action 'contacts' needs at least one of home, school, work, community != 1")
+            raise ValueError("action 'contacts' needs at least one of home, school, work, community != 1, or isolation")
         if self.action != "contacts" and scaled:
             raise ValueError(f"home/school/work/community apply only to action 'contacts' (action is {self.action!r})")
         if self.action == "surge":

@@ -259,9 +259,9 @@ def rk45_days(
     n_inv : ndarray, shape (na,)
         ``1 / N``.
     rates : ndarray, shape (n_member, 3)
-        Per-stage latent and infectious rates, waning rate.
-    wanes : ndarray, shape (ns,)
-        1.0 for strata that wane.
+        Per-stage latent and infectious rates, and a factor on ``wanes``.
+    wanes : ndarray, shape (n_member, ns)
+        Waning rate of each stratum (0 for strata that do not wane).
     recovered_to : ndarray of int, shape (nv,)
 
     Returns
@@ -285,7 +285,7 @@ def rk45_days(
             contacts[k],
             n_inv,
             rates[k],
-            wanes,
+            wanes[k],
             recovered_to,
         )
         states[k, :] = y

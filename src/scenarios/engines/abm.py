@@ -3,7 +3,7 @@
 Each agent has an age band, an immunity stratum, an infection state (not infected, latent, infectious) with
 the variant and the days of its next transitions, and belongs to a household, maybe a school or workplace
 (:mod:`scenarios.synthpop`). Per-person state is kept in arrays inside one :class:`mesa.Model`: person
-objects cost ~1 M agent-days/s in Mesa, arrays ~50 M (``shared/reference/abm-performance.md``).
+objects cost ~1 M agent-days/s in Mesa, arrays ~50 M (``benchmarks/README.md``).
 
 One day (step ``t``)
 --------------------
@@ -185,6 +185,10 @@ class EpidemicModel(mesa.Model):
         self.onset_day = np.full(n, _NO_DAY, dtype=np.int32)
         self.recovery_day = np.full(n, _NO_DAY, dtype=np.int32)
         self.wane_day = np.full(n, _NO_DAY, dtype=np.int32)
+        # Case isolation: the day an infectious agent is isolated and the factor on its contacts from then on.
+        self.isolate_day = np.full(n, _NO_DAY, dtype=np.int32)
+        self.isolation_factor = np.ones(n, dtype=np.float32)
+        self.latent = np.zeros(n, dtype=np.float32)  # latent period drawn at infection, for isolation timing
         self.stratum = self._initial_strata()
         self.key = self._key(np.arange(n))  # band * n_stratum + stratum: index of the community hazard table
         self._due: dict[str, defaultdict[int, list[np.ndarray]]] = {
@@ -244,11 +248,12 @@ class EpidemicModel(mesa.Model):
         return np.concatenate(chunks)
 
     def _schedule_waning(self, agents: np.ndarray, day: int, memoryless: bool = False) -> None:
-        """Draw the day each agent's protection wanes (exponential, mean ``1 / waning_per_day``)."""
-        rate = self.disease.waning_per_day
-        if rate <= 0 or len(agents) == 0:
+        """Draw the day each agent's protection wanes (exponential, mean ``1 / waning_per_day`` of its stratum)."""
+        rate = self.disease.waning_per_day[self.stratum[agents], 0]
+        agents, rate = agents[rate > 0], rate[rate > 0]
+        if len(agents) == 0:
             return
-        wait = self.rng.exponential(1 / rate, len(agents))
+        wait = self.rng.exponential(1 / rate)
         # Waning from the start of a day, applied at the start of the day it falls in (day + ceil).
         days = day + (np.floor(wait) if memoryless else np.ceil(wait)).astype(np.int64)
         days = np.minimum(days, _NO_DAY - 1)
@@ -279,18 +284,37 @@ class EpidemicModel(mesa.Model):
         onset = day + np.maximum(np.ceil(lat), 1).astype(np.int64)
         recovery = np.maximum(day + np.ceil(lat + dur).astype(np.int64), onset)
         self.onset_day[agents], self.recovery_day[agents] = onset, recovery
+        self.latent[agents] = lat
         self._bucket("onset", agents, onset)
         self._bucket("recovery", agents, recovery)
 
-    def _onsets(self) -> None:
+    def _onsets(self, isolation=()) -> None:
         agents = self._pop_due("onset", self.day)
         if len(agents) == 0:
             return
         v, s, b = self.variant[agents], self.stratum[agents], self.band[agents]
         self.state[agents] = INFECTIOUS
+        for regime in isolation:
+            self._isolate(agents, regime)
         np.subtract.at(self.counts_exposed, (v, b), 1)
         np.add.at(self.counts_infectious, (v, b), 1)
         np.add.at(self.flows["onsets"], (v, s, b), 1)
+
+    def _isolate(self, agents: np.ndarray, regime) -> None:
+        """Detect a share of agents at onset and isolate them ``delay_days`` after it.
+
+        By the engine's midpoint rule (infection at mid-day), an agent infected on day ``t`` with latent period
+        ``L`` is isolated from day ``t + ceil(L + d)``: the expected number of infectious days left is then
+        ``E[(D - d)+]``, as in the compartmental engine's :meth:`Isolation.remaining_share`.
+        """
+        found = agents[self.rng.random(len(agents)) < regime.share_detected]
+        if len(found) == 0:
+            return
+        lat = self.latent[found].astype(float)
+        day = (self.onset_day[found] - np.ceil(lat) + np.ceil(lat + regime.delay_days)).astype(np.int32)
+        earlier = day < self.isolate_day[found]
+        self.isolate_day[found] = np.minimum(day, self.isolate_day[found])
+        self.isolation_factor[found[earlier]] = np.minimum(self.isolation_factor[found[earlier]], regime.contact_factor)
 
     def _recoveries(self) -> None:
         agents = self._pop_due("recovery", self.day)
@@ -304,6 +328,7 @@ class EpidemicModel(mesa.Model):
         self.key[agents] = self._key(agents)
         np.add.at(self.counts_susceptible, (to, b), 1)
         self.onset_day[agents] = self.recovery_day[agents] = _NO_DAY
+        self.isolate_day[agents], self.isolation_factor[agents] = _NO_DAY, 1.0
         self._schedule_waning(agents[self.disease.wanes[to]], self.day)
 
     def _waning(self) -> None:
@@ -362,11 +387,14 @@ class EpidemicModel(mesa.Model):
             return
         infectious = np.flatnonzero(self.state == INFECTIOUS)
         iv, ib = self.variant[infectious], self.band[infectious]
+        # Each infectious agent's weight: its isolation factor once isolated, else 1.
+        isolated = self.isolate_day[infectious] <= self.day
+        weight = np.where(isolated, self.isolation_factor[infectious], 1.0)
         # beta_v * susceptibility[v, s]: hazard per unit of contact pressure, by variant and stratum.
         bs = self.beta[:, None] * d.susceptibility  # (v, s)
         # Community (well mixed): one hazard per (band, stratum) cell, looked up through ``key``.
         inf_counts = np.zeros((nv, N_AGE))
-        np.add.at(inf_counts, (iv, ib), 1.0)
+        np.add.at(inf_counts, (iv, ib), weight)
         comm = multipliers.get("community", 1.0) * inf_counts @ synth.weights["community"].T  # (v, a)
         table_v = comm[:, :, None] * bs[:, None, :]  # (v, a, s)
         hazard = table_v.sum(axis=0).astype(np.float32).ravel()[self.key]
@@ -385,7 +413,7 @@ class EpidemicModel(mesa.Model):
                 continue
             active, local = np.unique(g[has], return_inverse=True)
             counts = np.zeros((nv, len(active), N_AGE))
-            np.add.at(counts, (iv[has], local, ib[has]), 1.0)
+            np.add.at(counts, (iv[has], local, ib[has]), weight[has])
             pressure = m * (counts @ w.T)  # (v, group, band of the exposed)
             table_g = pressure[..., None] * bs[:, None, None, :]  # (v, group, band, stratum)
             members, owner = groups.expand(active)
@@ -424,7 +452,7 @@ class EpidemicModel(mesa.Model):
             inputs = DayInputs(self.day + 1, {}, np.zeros((self.n_variant, N_AGE)), np.zeros(N_AGE))
         self.day = inputs.day
         self.flows = self._empty_flows()
-        self._onsets()
+        self._onsets(inputs.isolation)
         self._recoveries()
         self._waning()
         self.boost(np.asarray(inputs.booster_doses))
@@ -493,11 +521,16 @@ class AgentBasedEngine:
         k, rng = self.pop_scale, self.model.rng
         imported = np.asarray(inputs.imported, dtype=float) / k
         boosters = np.asarray(inputs.booster_doses, dtype=float) / k
+        # Isolation acts person by person here: divide out its mean-field effect from the multipliers.
+        d = self.disease
+        mean_field = float(np.prod([i.multiplier(d.infectious_days, d.infectious_stages) for i in inputs.isolation]))
+        unscale = 1.0 / mean_field if mean_field > 0 else 0.0
         agent_inputs = DayInputs(
             day=inputs.day,
-            contact_multipliers={s: float(inputs.contact_multipliers.get(s, 1.0)) for s in SETTINGS},
+            contact_multipliers={s: float(inputs.contact_multipliers.get(s, 1.0)) * unscale for s in SETTINGS},
             imported=_stochastic_round(imported, rng),
             booster_doses=_stochastic_round(boosters, rng),
+            isolation=tuple(inputs.isolation),
         )
         m = self.model
         m.inputs = agent_inputs

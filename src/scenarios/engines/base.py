@@ -15,6 +15,8 @@ from typing import Protocol
 
 import numpy as np
 
+from ..config.base import Isolation
+
 __all__ = ["DayInputs", "DayFlows", "Engine"]
 
 
@@ -33,12 +35,16 @@ class DayInputs:
         residents, drawn from the susceptible, so the population is conserved.
     booster_doses : ndarray, shape (n_age,)
         Booster doses given today; each moves one person of a boostable stratum to ``dose3``.
+    isolation : tuple of Isolation
+        Case-isolation regimes in force today. ``contact_multipliers`` already include their mean-field
+        effect (what the compartmental engine uses); an engine that isolates person by person divides it out.
     """
 
     day: int
     contact_multipliers: Mapping[str, float]
     imported: np.ndarray
     booster_doses: np.ndarray
+    isolation: tuple[Isolation, ...] = ()
 
 
 @dataclass(frozen=True)

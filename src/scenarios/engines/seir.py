@@ -225,12 +225,10 @@ class _Members:
         self.beta = np.array([d.beta for d in diseases], dtype=float)
         self.susc = np.ascontiguousarray([d.susceptibility for d in diseases], dtype=float)
         self.rates = np.array(
-            [
-                [d.latent_stages / d.latent_days, d.infectious_stages / d.infectious_days, d.waning_per_day]
-                for d in diseases
-            ]
+            [[d.latent_stages / d.latent_days, d.infectious_stages / d.infectious_days, 1.0] for d in diseases]
         )
-        self.wanes = d0.wanes.astype(float)
+        # Waning rate of each stratum (vaccine- and infection-acquired protection wane at their own rates).
+        self.wanes = np.array([d.waning_per_day[:, 0] * d.wanes for d in diseases])
         self.recovered_to = d0.recovered_to.astype(np.int64)
         self.n_inv = 1.0 / np.maximum(population.sizes, 1e-300)
 

@@ -1,0 +1,113 @@
+"""Figures for the annexes (phụ lục) of surge plans, in Vietnamese or English.
+
+Each figure function takes the results Dataset of one run (from :func:`scenarios.run` or a ``results.nc``)
+and returns a :class:`matplotlib.figure.Figure` built with the object-oriented API (no pyplot state), sized
+for A4, with a title, axis labels with units, and a source line (config, date run, version, engine, seed):
+
+=========================  ===========================================================================
+:func:`cases`              reported cases in the last 7 days per 100,000, with the plan's threshold line
+                           and the crossing date marked
+:func:`oxygen_patients`    patients needing oxygen (7-day average) per 100,000 against its threshold
+:func:`beds`               tier-2 (oxygen) bed demand vs available beds, surge steps, the day beds run out
+:func:`icu`                ICU demand vs staffed ICU beds, overflow shaded
+:func:`oxygen`             oxygen demand vs supply in m³/day (cylinders/day on the right), unmet shaded
+:func:`dashboard`          one page: every criterion of the plan, activation date, lead time to overflow
+:func:`compare`            two or more runs (what-ifs, SEIR vs agent-based) on the same axes
+:func:`bands`              median over many runs with a band between stated quantiles (10 runs or more)
+=========================  ===========================================================================
+
+:func:`crossing_probability` draws the share of many runs in which each criterion is crossed by each date.
+:func:`save` writes a figure as PNG (300 dpi), PDF and SVG, each file atomically. Text is set in DejaVu Sans
+(shipped with matplotlib; it has every Vietnamese glyph) and kept as text in SVG and PDF, so an annex can
+be searched and edited. ``lang="vi"`` (the default: planners' annexes) uses Vietnamese labels, dates as
+dd/mm/yyyy and numbers as ``1.234,5``; ``lang="en"`` uses English labels, ``1,234.5`` and ``15 Jan 2027``.
+
+The package is split by concern: ``_words`` (Vietnamese and English labels), ``_format`` (numbers, dates,
+page, source line, saving), ``_data`` (what figures read from a Dataset), ``_marks`` (thresholds, crossings,
+measures, surge steps), and one module per family of figures. Everything public is re-exported here.
+"""
+
+from __future__ import annotations
+
+# The "_name as _name" imports re-export shared helpers for figures drawn elsewhere (calibration, the web app)
+# in the same style: they were attributes of the single plots module before it became this package.
+from ._data import _m3_per_cylinder as _m3_per_cylinder
+from ._data import _series as _series
+from ._data import _single as _single
+from ._data import _times as _times
+from ._data import measures, threshold_set
+from ._format import _C as _C
+from ._format import _RUN_COLOURS as _RUN_COLOURS
+from ._format import (
+    A4_LANDSCAPE,
+    A4_PORTRAIT,
+    FONT,
+    SIZES,
+    Format,
+    PageSize,
+    format_date,
+    format_number,
+    save,
+    source_line,
+    to_bytes,
+    unit_label,
+    variable_label,
+)
+from ._format import _date_axis as _date_axis
+from ._format import _decorate as _decorate
+from ._format import _legend as _legend
+from ._format import _new_figure as _new_figure
+from ._format import _number_formatter as _number_formatter
+from ._format import _rc as _rc
+from ._format import _wrap as _wrap
+from ._marks import _threshold_line as _threshold_line
+from ._marks import _vline as _vline
+from ._words import INDICATOR_LABELS, Lang
+from ._words import _check_lang as _check_lang
+from ._words import _t as _t
+from .bands import MIN_RUNS, bands, crossing_probability
+from .care_figures import beds, icu, oxygen
+from .comparison import compare
+from .dashboard_page import dashboard
+from .indicator_figures import cases, oxygen_patients
+
+__all__ = [
+    "A4_LANDSCAPE",
+    "A4_PORTRAIT",
+    "FIGURES",
+    "FONT",
+    "MIN_RUNS",
+    "SIZES",
+    "INDICATOR_LABELS",
+    "Format",
+    "Lang",
+    "PageSize",
+    "bands",
+    "beds",
+    "cases",
+    "compare",
+    "crossing_probability",
+    "dashboard",
+    "format_date",
+    "format_number",
+    "icu",
+    "measures",
+    "oxygen",
+    "oxygen_patients",
+    "save",
+    "source_line",
+    "threshold_set",
+    "to_bytes",
+    "unit_label",
+    "variable_label",
+]
+
+#: The figures of a report, in annex order: name -> function.
+FIGURES = {
+    "dashboard": dashboard,
+    "cases": cases,
+    "oxygen_patients": oxygen_patients,
+    "beds": beds,
+    "icu": icu,
+    "oxygen": oxygen,
+}
