@@ -91,9 +91,9 @@ def _sizes(path: Path) -> tuple[int, int]:
 
 
 def _sweep_file(folder: Path, provinces: list[str], replicates: int, horizon: int) -> Path:
+    shutil.copytree(ROOT / "configs", folder / "configs", dirs_exist_ok=True)  # configs read their own folder only
     base = folder / "base.toml"
-    base.write_text(f'extends = "{(ROOT / "configs/an_giang_new_variant.toml").as_posix()}"\n'
-                    f"[scenario]\nhorizon_days = {horizon}\n")  # fmt: skip
+    base.write_text(f'extends = "configs/an_giang_new_variant.toml"\n[scenario]\nhorizon_days = {horizon}\n')
     path = folder / f"sweep_{replicates}.toml"
     names = ", ".join(f'"{p}"' for p in provinces)
     path.write_text(

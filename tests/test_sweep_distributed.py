@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import time
 from collections import Counter
@@ -18,11 +19,12 @@ from scenarios.results import DONE, FAILED, PENDING, open_zarr_store
 from scenarios.sweepfile import load_sweep
 
 ROOT = Path(__file__).resolve().parents[1]
-BASE = ROOT / "configs" / "an_giang_new_variant.toml"
 
 
 def _write(folder: Path, body: str, name: str = "sweep.toml") -> Path:
-    (folder / "base.toml").write_text(f'extends = "{BASE.as_posix()}"\n[scenario]\nhorizon_days = 21\n')
+    # Configs read files from their own folder only: bring the shipped ones along.
+    shutil.copytree(ROOT / "configs", folder / "configs", dirs_exist_ok=True)
+    (folder / "base.toml").write_text('extends = "configs/an_giang_new_variant.toml"\n[scenario]\nhorizon_days = 21\n')
     path = folder / name
     path.write_text(body, encoding="utf-8")
     return path
@@ -190,7 +192,7 @@ def test_bad_sweep_file_names_file_and_field_writes_nothing(tmp_path, capsys, bo
     assert code == 2
     assert str(path) in err and field in err, err
     assert "Traceback" not in err and not (tmp_path / "out.zarr").exists()
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["base.toml", "sweep.toml"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["base.toml", "configs", "sweep.toml"]
 
 
 def test_cli_sweep_writes_store_summary_and_national_view(tmp_path, capsys):
@@ -298,7 +300,7 @@ def test_own_province_config_is_used_and_must_share_labels(tmp_path):
     )
     sweep = load_sweep(path)
     assert [sweep.configs[(p, 0)].capacity.beds_icu for p in range(2)] == [295, 7]
-    other = (ROOT / "configs/ha_noi_new_variant.toml").as_posix()
+    other = "configs/ha_noi_new_variant.toml"
     (tmp_path / "cm.toml").write_text(f'extends = "{other}"\n[scenario]\nhorizon_days = 21\n')
     with pytest.raises(ConfigError, match=r"configs.Ca Mau: cm.toml is for Hà Nội, not Ca Mau"):
         load_sweep(path)
