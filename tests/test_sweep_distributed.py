@@ -219,7 +219,7 @@ def test_cli_ctrl_c_exits_130_with_one_line_and_rerun_finishes(tmp_path, capsys)
 
     import zarr
 
-    path = _write(tmp_path, 'base = "base.toml"\nreplicates = 4\n')
+    path = _write(tmp_path, 'base = "base.toml"\nreplicates = 8\n')  # enough that it cannot finish first
     store = tmp_path / "s.zarr"
     args = [sys.executable, "-m", "scenarios.cli", "sweep", str(path), "--out", str(store), "--workers", "2"]
     proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
@@ -236,9 +236,9 @@ def test_cli_ctrl_c_exits_130_with_one_line_and_rerun_finishes(tmp_path, capsys)
             os.killpg(proc.pid, signal.SIGKILL)
     assert proc.returncode == 130 and len(err.strip().splitlines()) == 1 and "rerun" in err, err
     done = int((_store(store)["cell_status"] == DONE).sum())
-    assert 1 <= done < 4
+    assert 1 <= done < 8
     code, out, _ = _main(["sweep", path, "--out", store], capsys)
-    assert code == 0 and f"ran {4 - done}, already in the store {done}" in out
+    assert code == 0 and f"ran {8 - done}, already in the store {done}" in out
 
 
 def test_posterior_contract_chain_draw_and_bad_files(tmp_path):
