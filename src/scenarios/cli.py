@@ -103,6 +103,15 @@ def _parser() -> argparse.ArgumentParser:
     a.add_argument("--port", type=int, default=8501, help="port on 127.0.0.1 (default 8501)")
     a.add_argument("--no-browser", action="store_true", help="serve only; do not open a browser")
 
+    sw = sub.add_parser("sweep", help="run a sweep file into a Zarr store (resumable; local or Dask cluster)")
+    sw.add_argument("sweep", type=Path, help="sweep file (TOML): base config, provinces, what-ifs, replicates")
+    sw.add_argument("--out", type=Path, required=True, metavar="STORE", help="Zarr store; rerun to resume it")
+    where = sw.add_mutually_exclusive_group()
+    where.add_argument("--workers", type=_whole(1, 4096), metavar="N", help="start a local Dask cluster of N workers")
+    where.add_argument("--scheduler", metavar="ADDRESS", help="use a running Dask cluster, e.g. tcp://host:8786")
+    sw.add_argument("--lang", choices=["vi", "en"], default="vi", help="language of the national figure")
+    sw.add_argument("--progress", action="store_true", help="show a progress bar")
+
     v = sub.add_parser("validate", help="check a config and print what it resolves to")
     v.add_argument("config", type=Path, help="what-if config file (TOML)")
     _allow_dir(v)
@@ -321,6 +330,53 @@ def _export(args: argparse.Namespace) -> int:
     return 0
 
 
+def _sweep(args: argparse.Namespace) -> int:
+    from tqdm import tqdm
+
+    from .distributed import dask_client, run_sweep, summarise_store
+    from .national import write_national
+    from .results import open_zarr_store, write_atomic
+    from .sweepfile import load_sweep
+
+    spec = load_sweep(args.sweep)
+    total = math.prod(spec.shape)
+    bar = tqdm(total=total, disable=not args.progress, desc="sweep", unit="cell")
+    try:
+        with dask_client(args.workers, args.scheduler) as client:
+            report = run_sweep(spec, args.out, client=client, on_cell=lambda _i, _s: bar.update())
+    except KeyboardInterrupt:
+        bar.close()
+        print(f"interrupted: {args.out} keeps the finished cells; rerun the same command to finish", file=sys.stderr)
+        return 130
+    bar.close()
+    summary_table = summarise_store(args.out)
+    prefix = args.out.with_suffix("")
+    written = [args.out]
+    if not summary_table.empty:
+        written.append(
+            write_atomic(
+                prefix.with_name(prefix.name + "_summary.csv"),
+                lambda tmp: summary_table.to_csv(tmp, index=False, encoding="utf-8-sig", date_format="%Y-%m-%d"),
+            )
+        )
+        written += write_national(summary_table, open_zarr_store(args.out).attrs, prefix, lang=args.lang)
+    print(
+        f"{spec.name}: {report.cells} cells ({len(spec.areas)} provinces x {len(spec.whatifs)} what-ifs x "
+        f"{spec.replicates} replicates); ran {report.ran}, already in the store {report.skipped}, "
+        f"failed {report.failed}, lost {report.lost}"
+    )
+    if report.failed:
+        print("  failed cells keep their message in the store's cell_error")
+    print(f"  written: {', '.join(str(p) for p in written)}")
+    if report.lost:
+        print(
+            f"error: {report.lost} cells lost their workers repeatedly; rerun the same command to run them",
+            file=sys.stderr,
+        )
+        return 1
+    return 0
+
+
 def _validate(args: argparse.Namespace) -> int:
     config = _load(args)
     threshold_set_of(config)  # also checks the threshold set file, policy triggers and surge steps
@@ -343,7 +399,7 @@ def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
         commands = {"run": _run, "validate": _validate, "report": _report, "export": _export, "app": _app}
-        commands |= {"fit": _fit, "forecast": _forecast, "backtest": _backtest}
+        commands |= {"fit": _fit, "forecast": _forecast, "backtest": _backtest, "sweep": _sweep}
         return commands[args.command](args)
     except ConfigError as e:
         print("error: the config cannot be used:", file=sys.stderr)

@@ -702,3 +702,124 @@ def output_folder(final: str | Path, ours: set[str]) -> Iterator[Path]:
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
+
+
+# ---------------------------------------------------------------------------------------------------
+# Sweep stores (Zarr): one region per (province, what-if, replicate) cell, written as cells finish
+
+#: Dims of a sweep's cells, prepended to every variable of a run in a sweep store.
+CELL_DIMS = ("province", "whatif", "replicate")
+#: ``cell_status`` values; the status is written after the cell's data, so DONE marks a complete cell.
+PENDING, DONE, FAILED = 0, 1, 2
+_CELL_TEXT = {
+    "cell_seed": "seed of the cell's run (SeedSequence entropy and spawn key)",
+    "cell_config_sha256": "SHA-256 of the cell's resolved config (draws applied)",
+    "cell_error": "why the cell's run failed (empty when it did not)",
+}
+
+
+def create_zarr_store(
+    path: str | Path,
+    template: xr.Dataset,
+    cells: Mapping[str, Any],
+    per_province: Mapping[str, xr.DataArray],
+    attrs: Mapping[str, Any],
+) -> Path:
+    """Create an empty sweep store shaped after one run, built beside ``path`` and renamed into place.
+
+    Every data variable of ``template`` gets the dims :data:`CELL_DIMS` in front and one chunk per cell, so a
+    cell's region is its own chunks (cells are written independently, in any order, by any process). Cells
+    start as fill values (NaN) with ``cell_status = PENDING``. Nothing but metadata and coordinates is
+    written here.
+
+    Parameters
+    ----------
+    path : str or Path
+        The store (a folder); must not exist.
+    template : xarray.Dataset
+        A run of the sweep: its variables, coordinates and per-variable attributes.
+    cells : mapping
+        Labels of each of :data:`CELL_DIMS`.
+    per_province : mapping of str to DataArray
+        Variables along ``province`` (area name, population).
+    attrs : mapping
+        Attributes of the store (sweep provenance, threshold set...).
+    """
+    import dask.array as da
+    import zarr
+
+    path = Path(path)
+    shape = tuple(len(cells[d]) for d in CELL_DIMS)
+    data = {}
+    for name, var in template.data_vars.items():
+        fill = np.nan if np.issubdtype(var.dtype, np.floating) else 0
+        array = da.full(shape + var.shape, fill, dtype=var.dtype, chunks=(1, 1, 1, *var.shape))
+        data[name] = xr.Variable(CELL_DIMS + var.dims, array, dict(var.attrs))
+    coords = {d: (d, np.asarray(cells[d])) for d in CELL_DIMS}
+    ds = xr.Dataset(data, coords={**coords, **template.coords}).assign(dict(per_province))
+    ds.attrs.update({k: _attr(v) for k, v in attrs.items()})
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent))
+    try:
+        ds.to_zarr(tmp, mode="w", compute=False, zarr_format=3, consolidated=False)
+        group = zarr.open_group(tmp, mode="r+", zarr_format=3)
+        status = group.create_array(
+            "cell_status", shape=shape, chunks=(1, 1, 1), dtype="int8", fill_value=PENDING, dimension_names=CELL_DIMS
+        )
+        status.attrs.update(long_name="0 pending, 1 done, 2 failed (written after the cell's data)", units="1")
+        for name, text in _CELL_TEXT.items():
+            arr = group.create_array(
+                name, shape=shape, chunks=(1, 1, 1), dtype=str, fill_value="", dimension_names=CELL_DIMS
+            )
+            arr.attrs.update(long_name=text)
+        os.chmod(tmp, 0o777 & ~current_umask())  # mkdtemp makes 0700; a store is an ordinary folder
+        os.replace(tmp, path)
+    finally:
+        if tmp.exists():
+            shutil.rmtree(tmp)
+    return path
+
+
+def write_zarr_cell(
+    path: str | Path, index: tuple[int, int, int], ds: xr.Dataset | None, status: int, text: Mapping[str, str]
+) -> None:
+    """Write one cell of a sweep store: its data (if any) and provenance, then its status (the marker).
+
+    Rewriting a cell replaces its chunks whole, so a cell interrupted before its marker is simply run and
+    written again.
+    """
+    import asyncio
+
+    from zarr.api import asynchronous as zarr_async
+    from zarr.core.sync import sync
+
+    values = {name: var.values for name, var in (ds.data_vars.items() if ds is not None else ())}
+    values |= {name: np.asarray(text.get(name, "")) for name in _CELL_TEXT}
+
+    async def write() -> None:
+        group = await zarr_async.open_group(store=str(path), mode="r+", zarr_format=3)
+
+        async def one(name: str, value: np.ndarray) -> None:
+            await (await group.getitem(name)).setitem(index, value)
+
+        # All arrays at once: each write waits on file I/O, so issuing them together is ~2x faster per cell.
+        await asyncio.gather(*(one(name, value) for name, value in values.items()))
+        await one("cell_status", np.asarray(status, dtype="int8"))  # last: the cell is complete
+
+    sync(write())
+
+
+def read_zarr_attrs(path: str | Path) -> dict[str, Any]:
+    """Return the attributes of a sweep store and its ``cell_status`` (an empty dict if it is not a store)."""
+    import zarr
+
+    try:
+        group = zarr.open_group(path, mode="r", zarr_format=3)
+        return {**group.attrs.asdict(), "cell_status": group["cell_status"][...]}
+    except (FileNotFoundError, KeyError, ValueError, zarr.errors.NodeTypeValidationError):
+        return {}
+
+
+def open_zarr_store(path: str | Path) -> xr.Dataset:
+    """Open a sweep store lazily (Dask arrays, one chunk per cell)."""
+    return xr.open_zarr(path, consolidated=False, zarr_format=3)

@@ -1,0 +1,364 @@
+"""Sweeps in this process or on a Dask cluster, streamed cell by cell into a Zarr store, resumable.
+
+A cell is one (province, what-if, replicate) run. :func:`run_sweep` creates the store once (shaped after one
+run), then runs every cell not yet in it: each task runs :func:`scenarios.run` and writes the cell's region
+itself (data, then provenance, then ``cell_status``, the completion marker), so the client holds no results
+and its memory does not grow with the sweep. Rerunning after a crash or Ctrl-C skips the cells marked done or
+failed. Seeds come from the cell (:meth:`Sweep.seed`), never from the order cells run in, so the final store
+does not depend on the scheduler, the number of workers or interruptions.
+
+On a cluster, a worker that dies loses only the cells it was running: Dask runs them again elsewhere, and
+since a cell is rewritten whole before its marker, no cell is missing or counted twice. A run that fails for
+a reason of its own (a parameter draw the config refuses, a run that raises) is recorded as failed, with its
+message in ``cell_error``, and the sweep goes on. Workers write to the store's path, so on a cluster of
+several machines the store must be on a file system they share.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from itertools import islice
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import xarray as xr
+
+from .config import Config, ConfigError, apply_overrides
+from .ensemble import summarise_crossings
+from .indicators import INDICATORS, RAW_INPUTS
+from .results import (
+    CELL_DIMS,
+    DONE,
+    FAILED,
+    PENDING,
+    create_zarr_store,
+    open_zarr_store,
+    read_zarr_attrs,
+    write_zarr_cell,
+)
+from .simulate import run
+from .sweepfile import Sweep
+
+__all__ = ["Cell", "SweepReport", "dask_client", "run_sweep", "summarise_store"]
+
+
+@dataclass(frozen=True)
+class Cell:
+    """Everything a worker needs to run and write one cell (pickled to the worker)."""
+
+    index: tuple[int, int, int]
+    config: Config
+    overrides: dict[str, Any]
+    engine: str
+    seed: np.random.SeedSequence
+    store: str
+    layout: str
+
+
+@dataclass(frozen=True)
+class SweepReport:
+    """What one call of :func:`run_sweep` did.
+
+    ``cells`` in the sweep; ``skipped`` already in the store (done or failed) before this call; ``ran`` cells
+    run and written by this call, of which ``failed`` failed for their own reason; ``lost`` cells whose
+    workers kept dying (still pending: rerun to retry them).
+    """
+
+    store: Path
+    cells: int
+    skipped: int
+    ran: int
+    failed: int
+    lost: int
+
+
+def _layout(ds: xr.Dataset) -> str:
+    """Fingerprint of a run's variables and coordinates: every cell of a store must share them."""
+    h = hashlib.sha256()
+    for name in sorted(ds.variables, key=str):
+        var = ds.variables[name]
+        h.update(json.dumps([str(name), list(var.dims), list(var.shape), str(var.dtype)]).encode())
+        if name in ds.coords:
+            h.update(np.ascontiguousarray(var.values).tobytes())
+    return h.hexdigest()
+
+
+def _seed_text(seq: np.random.SeedSequence) -> str:
+    return f"{seq.entropy} spawn_key={seq.spawn_key}"
+
+
+def run_cell(cell: Cell) -> tuple[tuple[int, int, int], int]:
+    """Run one cell and write it into the store; return its index and status (DONE or FAILED)."""
+    seed = _seed_text(cell.seed)
+    try:
+        config = apply_overrides(cell.config, cell.overrides, "draws") if cell.overrides else cell.config
+        ds = run(config, engine=cell.engine, seed=cell.seed)
+        if _layout(ds) != cell.layout:
+            raise ValueError(
+                "its variables or labels (time axis, criteria, policies...) differ from the sweep's first "
+                "cell; run it in a separate sweep"
+            )
+    # A run failing for its own reason (a draw the config refuses, a run that raises) is recorded, not
+    # fatal: the rest of the sweep completes. Worker deaths are not exceptions here; Dask reruns those.
+    except Exception as e:  # noqa: BLE001
+        message = "; ".join(e.problems) if isinstance(e, ConfigError) else str(e)
+        text = {"cell_seed": seed, "cell_error": f"{type(e).__name__}: {message}"}
+        write_zarr_cell(cell.store, cell.index, None, FAILED, text)
+        return cell.index, FAILED
+    text = {"cell_seed": seed, "cell_config_sha256": ds.attrs["config_sha256"]}
+    write_zarr_cell(cell.store, cell.index, ds, DONE, text)
+    return cell.index, DONE
+
+
+def _store_attrs(sweep: Sweep, template: xr.Dataset) -> dict[str, Any]:
+    keep = ("threshold_set", "levels", "start_date", "Conventions", "version", "scenario_name", "config_path")
+    return {
+        **{k: template.attrs[k] for k in keep if k in template.attrs},
+        "title": f"scenarios sweep: {sweep.name}",
+        "end_date": str(template["time"].values[-1])[:10],
+        "sweep_name": sweep.name,
+        "sweep_path": str(sweep.path),
+        "sweep_text": sweep.text,
+        "sweep_fingerprint": sweep.fingerprint(),
+        "engine": sweep.engine,
+        "seed": str(sweep.entropy),
+        "cell_seed_rule": "SeedSequence(seed, spawn_key=(province number, replicate)); same in every what-if",
+        "replicates": sweep.replicates,
+        "cell_layout": _layout(template),
+    }
+
+
+def _create(sweep: Sweep, store: Path) -> None:
+    # One run shapes the store; it runs here, before any task, because workers write into the store.
+    template = run(sweep.configs[(0, 0)], engine=sweep.engine, seed=sweep.seed(0, 0))
+    cells = {
+        "province": [a.label for a in sweep.areas],
+        "whatif": list(sweep.whatifs),
+        "replicate": np.arange(sweep.replicates),
+    }
+    per_province = {
+        "area_name": xr.DataArray([a.name for a in sweep.areas], dims="province", attrs={"long_name": "area"}),
+        "population_total": xr.DataArray(
+            [_population(sweep, p) for p in range(len(sweep.areas))],
+            dims="province",
+            attrs={"units": "people", "long_name": "population"},
+        ),
+    }
+    create_zarr_store(store, template, cells, per_province, _store_attrs(sweep, template))
+
+
+def _population(sweep: Sweep, p: int) -> float:
+    from .population import build_population
+
+    return float(build_population(sweep.configs[(p, 0)].population).total)
+
+
+def _cells(sweep: Sweep, store: Path, status: np.ndarray, layout: str) -> Iterator[Cell]:
+    for index in np.ndindex(*sweep.shape):
+        if status[index] == PENDING:
+            p, w, r = (int(i) for i in index)
+            yield Cell(
+                (p, w, r), sweep.configs[(p, w)], sweep.draws(r), sweep.engine, sweep.seed(p, r), str(store), layout
+            )
+
+
+def run_sweep(
+    sweep: Sweep,
+    store: str | Path,
+    *,
+    client: Any = None,
+    window: int | None = None,
+    on_cell: Callable[[tuple[int, int, int], int], None] | None = None,
+) -> SweepReport:
+    """Run the cells of ``sweep`` not yet in ``store``, writing each into its region as it finishes.
+
+    Parameters
+    ----------
+    sweep : Sweep
+        From :func:`scenarios.sweepfile.load_sweep`.
+    store : str or Path
+        The Zarr store (a folder). Created if absent; if present it must hold this same sweep (its
+        ``sweep_fingerprint``), and its done or failed cells are skipped.
+    client : distributed.Client, optional
+        Run the cells on this Dask cluster; default one after the other in this process.
+    window : int, optional
+        Cells in flight on the cluster at a time (default twice the cluster's threads, plus two): bounds
+        the client's memory whatever the number of cells.
+    on_cell : callable, optional
+        Called with ``(index, status)`` after each cell is written (a progress bar, a test's hook).
+
+    Returns
+    -------
+    SweepReport
+
+    Raises
+    ------
+    ConfigError
+        ``store`` exists and is not a store of this sweep.
+    """
+    store = Path(store)
+    attrs = read_zarr_attrs(store)
+    if store.exists() and not attrs:
+        raise ConfigError([f"{store}: exists and is not a sweep store; choose another --out or remove it"])
+    if attrs and attrs.get("sweep_fingerprint") != sweep.fingerprint():
+        raise ConfigError(
+            [
+                f"{store}: holds another sweep ({attrs.get('sweep_path', '?')}, or the same file since changed); "
+                "choose another --out or remove it"
+            ]
+        )
+    if not attrs:
+        _create(sweep, store)
+        attrs = read_zarr_attrs(store)
+    status = attrs["cell_status"]
+    skipped = int((status != PENDING).sum())
+    cells = _cells(sweep, store, status, attrs["cell_layout"])
+    ran = failed = lost = 0
+
+    def done(index: tuple[int, int, int], result: int) -> None:
+        nonlocal ran, failed
+        ran += 1
+        failed += result == FAILED
+        if on_cell is not None:
+            on_cell(index, result)
+
+    if client is None:
+        for cell in cells:
+            done(*run_cell(cell))
+    else:
+        lost = _on_cluster(client, cells, window, done)
+    return SweepReport(store, int(status.size), skipped, ran, failed, lost)
+
+
+def _on_cluster(client: Any, cells: Iterator[Cell], window: int | None, done: Callable) -> int:
+    from distributed import as_completed
+    from distributed.client import FutureCancelledError
+    from distributed.scheduler import KilledWorker
+
+    window = window or 2 * sum(client.nthreads().values()) + 2
+    token = uuid.uuid4().hex[:8]
+
+    def submit(cell: Cell) -> Any:
+        # Keys name the cell (readable on the dashboard) and this call, so a rerun on the same scheduler never
+        # meets a cancelled task of the interrupted call under the same key.
+        return client.submit(run_cell, cell, key=f"scenarios-cell-{'-'.join(map(str, cell.index))}-{token}", retries=2)
+
+    pending = as_completed([submit(c) for c in islice(cells, window)])
+    lost = 0
+    try:
+        for future in pending:
+            try:
+                index, result = future.result()
+            except (KilledWorker, FutureCancelledError):  # its workers kept dying: left pending for a rerun
+                lost += 1
+            else:
+                done(index, result)
+            finally:
+                future.release()
+            nxt = next(cells, None)
+            if nxt is not None:
+                pending.add(submit(nxt))
+    except BaseException:  # Ctrl-C or a failure: stop the rest; cells already marked stay in the store
+        client.cancel(list(pending.futures))
+        raise
+    return lost
+
+
+@contextmanager
+def dask_client(workers: int | None = None, scheduler: str | None = None) -> Iterator[Any]:
+    """Yield a Dask client: on an existing cluster (``scheduler`` address), a new local one, or None.
+
+    Parameters
+    ----------
+    workers : int, optional
+        Start a ``LocalCluster`` of this many single-threaded worker processes on this machine (bound to
+        127.0.0.1, dashboard on a free port), closed on exit.
+    scheduler : str, optional
+        Address of a running scheduler, e.g. ``tcp://10.0.0.5:8786`` (``dask scheduler``/``dask worker``,
+        or dask-jobqueue on Slurm). Its workers must have ``scenarios`` installed.
+    """
+    if scheduler is not None and workers is not None:
+        raise ValueError("give workers or scheduler, not both")
+    if scheduler is None and workers is None:
+        yield None
+        return
+    import logging
+
+    from distributed import Client, LocalCluster
+
+    if scheduler is not None:
+        with Client(scheduler) as client:
+            yield client
+        return
+    with _workers_ignore_ctrl_c():  # only while the workers start: the client itself must hear Ctrl-C
+        cluster = LocalCluster(
+            n_workers=workers,
+            threads_per_worker=1,
+            processes=True,
+            host="127.0.0.1",
+            dashboard_address="127.0.0.1:0",  # any free port: None means the default 8787, maybe taken
+            silence_logs=logging.ERROR,
+        )
+    with cluster, Client(cluster) as client:
+        yield client
+
+
+@contextmanager
+def _workers_ignore_ctrl_c() -> Iterator[None]:
+    """Start worker processes with SIGINT ignored, so Ctrl-C reaches the client alone, which stops them.
+
+    (In a terminal Ctrl-C goes to every process of the group; workers would print their own tracebacks.) A
+    child keeps an ignored signal ignored, and Python then installs no KeyboardInterrupt handler in it.
+    """
+    import signal
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+def summarise_store(store: str | Path, quantiles: tuple[float, ...] = (0.05, 0.5, 0.95)) -> pd.DataFrame:
+    """Summarise the crossings in a sweep store per province and what-if, reading it block by block.
+
+    Each (province, what-if) block of done replicates is read from the store (only the variables crossings
+    need) and summarised by :func:`scenarios.ensemble.summarise_crossings`, so the client holds one block at
+    a time, never the whole sweep.
+
+    Returns
+    -------
+    pandas.DataFrame
+        The columns of :func:`~scenarios.ensemble.summarise_crossings` (``scenario`` holding the what-if),
+        with ``province`` and ``area_name`` in front and ``failed`` (cells of the block that failed).
+    """
+    ds = open_zarr_store(store)
+    names = [n for n in ds.data_vars if n in INDICATORS or n in RAW_INPUTS.values() or str(n).startswith("unmet_")]
+    status = ds["cell_status"].values
+    tables = []
+    for p, province in enumerate(ds["province"].values):
+        for w, whatif in enumerate(ds["whatif"].values):
+            ok = np.flatnonzero(status[p, w] == DONE)
+            if not ok.size:
+                continue
+            block = ds[names].isel(province=p, whatif=w, replicate=ok).load()
+            block = block.drop_vars([d for d in CELL_DIMS[:2] if d in block.coords])
+            block = block.expand_dims(scenario=[str(whatif)])
+            block.attrs = {**ds.attrs, "population_total": float(ds["population_total"].values[p])}
+            table = summarise_crossings(block, quantiles)
+            table.insert(0, "area_name", str(ds["area_name"].values[p]))
+            table.insert(0, "province", str(province))
+            table.insert(table.columns.get_loc("replicates") + 1, "failed", int((status[p, w] == FAILED).sum()))
+            tables.append(table)
+    return pd.concat(tables, ignore_index=True) if tables else pd.DataFrame()
