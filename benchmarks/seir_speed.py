@@ -98,7 +98,7 @@ _AGES = textwrap.dedent("""
     y[:, ns * na : ns * na + ns * na] += 10.0  # a few latent infections
     args = dict(dims=np.array([ns, na, nv, ke, ki, 5]), beta=np.full((members, nv), 0.12 * 9 / na * na / 9),
                 susc=np.ones((members, nv, ns)), contacts=np.repeat(c[None], members, 0), n_inv=1 / sizes,
-                rates=np.tile([2 / 4.6, 2 / 2.1, 1 / 180], (members, 1)), wanes=np.ones(ns),
+                rates=np.tile([2 / 4.6, 2 / 2.1, 1.0], (members, 1)), wanes=np.full((members, ns), 1 / 180),
                 recovered_to=np.array([3, 4]))
     def day(state):
         return kern.rk45_days(state, 1e-9 * sizes.sum() / n, 1e-8, *_TABLEAU, args["dims"], args["beta"],
