@@ -20,7 +20,7 @@ import hashlib
 import json
 import uuid
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
 from itertools import islice
 from pathlib import Path
@@ -293,21 +293,38 @@ def dask_client(workers: int | None = None, scheduler: str | None = None) -> Ite
 
     from distributed import Client, LocalCluster
 
-    if scheduler is not None:
-        with Client(scheduler) as client:
-            yield client
-        return
     with _workers_ignore_ctrl_c():  # only while the workers start: the client itself must hear Ctrl-C
-        cluster = LocalCluster(
-            n_workers=workers,
-            threads_per_worker=1,
-            processes=True,
-            host="127.0.0.1",
-            dashboard_address="127.0.0.1:0",  # any free port: None means the default 8787, maybe taken
-            silence_logs=logging.ERROR,
+        cluster = (
+            None
+            if scheduler is not None
+            else LocalCluster(
+                n_workers=workers,
+                threads_per_worker=1,
+                processes=True,
+                host="127.0.0.1",
+                dashboard_address="127.0.0.1:0",  # any free port: None means the default 8787, maybe taken
+                silence_logs=logging.ERROR,
+            )
         )
-    with cluster, Client(cluster) as client:
-        yield client
+    # Closing mid-sweep makes the scheduler log the keys it can no longer gather; the caller already says what
+    # happened and that a rerun finishes the sweep, so on Ctrl-C Dask's logs are silenced until it has closed.
+    levels: dict[str, int] = {}
+    try:
+        with (
+            cluster if cluster is not None else nullcontext(),
+            Client(scheduler if cluster is None else cluster) as client,
+        ):
+            try:
+                yield client
+            except KeyboardInterrupt:
+                for name in {"distributed", *logging.root.manager.loggerDict}:
+                    if name.startswith("distributed"):
+                        levels[name] = logging.getLogger(name).level
+                        logging.getLogger(name).setLevel(logging.CRITICAL)
+                raise
+    finally:
+        for name, level in levels.items():
+            logging.getLogger(name).setLevel(level)
 
 
 @contextmanager
