@@ -103,15 +103,20 @@ def beds(ds: xr.Dataset, lang: Lang = "vi", size: PageSize = "a4-landscape") -> 
                 color=_C["grey"],
                 fontsize=9.5,
             )
-        ax.set_ylabel("giường / bệnh nhân" if lang == "vi" else "beds / patients")
-        _mark_activation(ax, ds, lang)
-        ax.set_xlabel(_t("date", lang))
-        ax.set_ylim(bottom=0)
-        ax.yaxis.set_major_formatter(_number_formatter(lang))
-        _date_axis(ax, lang, time=_times(ds))
-        _legend(ax)
-        _decorate(fig, ds, _t("beds_title", lang), lang)
+        _finish_beds_axes(fig, ax, ds, lang, "beds_title")
     return fig
+
+
+def _finish_beds_axes(fig: Figure, ax, ds: xr.Dataset, lang: Lang, title_key: str) -> None:
+    """Labels, activation marker, axes and source line shared by the beds and ICU figures."""
+    ax.set_ylabel("giường / bệnh nhân" if lang == "vi" else "beds / patients")
+    _mark_activation(ax, ds, lang)
+    ax.set_xlabel(_t("date", lang))
+    ax.set_ylim(bottom=0)
+    ax.yaxis.set_major_formatter(_number_formatter(lang))
+    _date_axis(ax, lang, time=_times(ds))
+    _legend(ax)
+    _decorate(fig, ds, _t(title_key, lang), lang)
 
 
 def icu(ds: xr.Dataset, lang: Lang = "vi", size: PageSize = "a4-landscape") -> Figure:
@@ -164,14 +169,7 @@ def icu(ds: xr.Dataset, lang: Lang = "vi", size: PageSize = "a4-landscape") -> F
                 "overflow_date",
                 style=":",
             )
-        ax.set_ylabel("giường / bệnh nhân" if lang == "vi" else "beds / patients")
-        _mark_activation(ax, ds, lang)
-        ax.set_xlabel(_t("date", lang))
-        ax.set_ylim(bottom=0)
-        ax.yaxis.set_major_formatter(_number_formatter(lang))
-        _date_axis(ax, lang, time=_times(ds))
-        _legend(ax)
-        _decorate(fig, ds, _t("icu_title", lang), lang)
+        _finish_beds_axes(fig, ax, ds, lang, "icu_title")
     return fig
 
 
