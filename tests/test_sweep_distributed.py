@@ -71,6 +71,18 @@ def _store(path: Path) -> xr.Dataset:
     return open_zarr_store(path).load()
 
 
+def _interrupt_at(n: int):
+    """An ``on_cell`` hook that raises KeyboardInterrupt (as Ctrl-C would) at the n-th cell written."""
+    count = Counter()
+
+    def hook(index, status):
+        count["cells"] += 1
+        if count["cells"] == n:
+            raise KeyboardInterrupt
+
+    return hook
+
+
 def test_cells_differ_by_draw_and_share_seeds_across_whatifs(reference):
     assert (reference["cell_status"] == DONE).all()
     seeds = reference["cell_seed"]
@@ -106,30 +118,54 @@ def test_worker_killed_mid_sweep_loses_nothing(sweep, folder, client, reference)
 def test_interrupted_then_resumed_runs_only_missing_cells(sweep, folder, reference):
     store = folder / "resumed.zarr"
 
-    def interrupt(index, status, count=[0]):  # noqa: B006 - a counter across calls
-        count[0] += 1
-        if count[0] == 3:
-            raise KeyboardInterrupt
-
     with pytest.raises(KeyboardInterrupt):
-        run_sweep(sweep, store, on_cell=interrupt)
-    assert int((_store(store)["cell_status"] == PENDING).sum()) == 5
+        run_sweep(sweep, store, on_cell=_interrupt_at(3))
+    status = _store(store)["cell_status"].values
+    assert int((status == PENDING).sum()) == 4  # two blocks (province, what-if) of 2 replicates were written
     ran = []
     report = run_sweep(sweep, store, on_cell=lambda i, s: ran.append(i))
-    assert (report.skipped, report.ran, len(ran)) == (3, 5, 5)
+    assert (report.skipped, report.ran) == (4, 4)
+    assert sorted(ran) == sorted(map(tuple, np.argwhere(status == PENDING).tolist()))  # only the missing cells
     xr.testing.assert_identical(_store(store), reference)
+
+
+def test_batched_blocks_equal_per_cell_runs(sweep, reference):
+    """A block of SEIR replicates runs as one batch: each cell is what its own scenarios.run gives."""
+    from scenarios.config import apply_overrides
+    from scenarios.simulate import run
+
+    for p, w, r in [(0, 0, 0), (1, 1, 1)]:
+        config = apply_overrides(sweep.configs[(p, w)], sweep.draws(r), "draws")
+        one = run(config, engine=sweep.engine, seed=sweep.seed(p, r))
+        cell = reference.isel(province=p, whatif=w, replicate=r)
+        assert str(cell["cell_config_sha256"].values) == one.attrs["config_sha256"]
+        for name in one.data_vars:  # run_batch equals run to rounding error (measured: bit for bit)
+            np.testing.assert_allclose(cell[name].values, one[name].values, rtol=1e-12, atol=0, err_msg=name)
+
+
+def test_blocks_resume_inside_a_chunk_and_store_is_chunked_by_block(sweep, folder, reference):
+    """Blocks of one replicate (one chunk per cell) resume cell by cell; blocks of 2 give one chunk per block."""
+    import zarr
+
+    chunks = zarr.open_group(folder / "reference.zarr", mode="r")["new_infections"].chunks
+    assert chunks[:3] == (1, 1, 2)
+    store = folder / "by_cell.zarr"
+
+    with pytest.raises(KeyboardInterrupt):
+        run_sweep(sweep, store, block=1, on_cell=_interrupt_at(3))
+    assert zarr.open_group(store, mode="r")["new_infections"].chunks[:3] == (1, 1, 1)
+    report = run_sweep(sweep, store)  # the store keeps its own blocks
+    assert (report.skipped, report.ran) == (3, 5)
+    mine = _store(store)
+    assert (mine.attrs["cell_block"], reference.attrs["cell_block"]) == (1, 2)
+    xr.testing.assert_identical(mine.assign_attrs(cell_block=2), reference)
 
 
 def test_interrupted_on_cluster_then_resumed(sweep, folder, client, reference):
     store = folder / "cluster_resumed.zarr"
 
-    def interrupt(index, status, count=[0]):  # noqa: B006 - a counter across calls
-        count[0] += 1
-        if count[0] == 3:
-            raise KeyboardInterrupt
-
     with pytest.raises(KeyboardInterrupt):
-        run_sweep(sweep, store, client=client, on_cell=interrupt)
+        run_sweep(sweep, store, client=client, on_cell=_interrupt_at(3))
     time.sleep(1)  # tasks cancelled while running may still finish and mark their cells: either is fine
     ran = []
     report = run_sweep(sweep, store, client=client, on_cell=lambda i, s: ran.append(i))
@@ -219,7 +255,8 @@ def test_cli_ctrl_c_exits_130_with_one_line_and_rerun_finishes(tmp_path, capsys)
 
     import zarr
 
-    path = _write(tmp_path, 'base = "base.toml"\nreplicates = 8\n')  # enough that it cannot finish first
+    whatifs = "".join(f"[whatifs.w{i}]\n" for i in range(8))  # 8 blocks of one cell: it cannot finish first
+    path = _write(tmp_path, f'base = "base.toml"\n{whatifs}')
     store = tmp_path / "s.zarr"
     args = [sys.executable, "-m", "scenarios.cli", "sweep", str(path), "--out", str(store), "--workers", "2"]
     proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)

@@ -1,17 +1,23 @@
-"""Sweeps in this process or on a Dask cluster, streamed cell by cell into a Zarr store, resumable.
+"""Sweeps in this process or on a Dask cluster, streamed block by block into a Zarr store, resumable.
 
-A cell is one (province, what-if, replicate) run. :func:`run_sweep` creates the store once (shaped after one
-run), then runs every cell not yet in it: each task runs :func:`scenarios.run` and writes the cell's region
-itself (data, then provenance, then ``cell_status``, the completion marker), so the client holds no results
-and its memory does not grow with the sweep. Rerunning after a crash or Ctrl-C skips the cells marked done or
-failed. Seeds come from the cell (:meth:`Sweep.seed`), never from the order cells run in, so the final store
-does not depend on the scheduler, the number of workers or interruptions.
+A cell is one (province, what-if, replicate) run; a block is up to :data:`BLOCK` replicates of one
+(province, what-if), the unit of work and of storage (the store's chunk along ``replicate``).
+:func:`run_sweep` creates the store once (shaped after one run), then runs every block with cells not yet
+in it: each task runs its cells and writes its block's region itself (data, then provenance, then
+``cell_status``, the completion marker), so the client holds no results and its memory does not grow with
+the sweep. With the compartmental engine a block's replicates differ only by their parameter draws, so they
+run together through :func:`scenarios.simulate.run_batch` (the same results as one :func:`scenarios.run`
+per cell, many times faster); the agent-based engine runs cell by cell, each with its own seed. Rerunning
+after a crash or Ctrl-C skips the cells marked done or failed. Seeds come from the cell
+(:meth:`Sweep.seed`), never from the order cells run in, so the final store does not depend on the
+scheduler, the number of workers or interruptions.
 
-On a cluster, a worker that dies loses only the cells it was running: Dask runs them again elsewhere, and
-since a cell is rewritten whole before its marker, no cell is missing or counted twice. A run that fails for
-a reason of its own (a parameter draw the config refuses, a run that raises) is recorded as failed, with its
-message in ``cell_error``, and the sweep goes on. Workers write to the store's path, so on a cluster of
-several machines the store must be on a file system they share.
+On a cluster, a worker that dies loses only the blocks it was running: Dask runs them again elsewhere, and
+since a block is rewritten whole before its markers, no cell is missing or counted twice. A run that fails
+for a reason of its own (a parameter draw the config refuses, a run that raises) is recorded as failed, with
+its message in ``cell_error``, and the sweep goes on: a block whose batch raises is run again cell by cell,
+so the bad draw fails alone. Workers write to the store's path, so on a cluster of several machines the
+store must be on a file system they share.
 """
 
 from __future__ import annotations
@@ -31,6 +37,7 @@ import pandas as pd
 import xarray as xr
 
 from .config import Config, ConfigError, apply_overrides
+from .draws import fixed_reason, member_configs
 from .ensemble import summarise_crossings
 from .indicators import INDICATORS, RAW_INPUTS
 from .results import (
@@ -41,25 +48,40 @@ from .results import (
     create_zarr_store,
     open_zarr_store,
     read_zarr_attrs,
-    write_zarr_cell,
+    write_zarr_block,
 )
-from .simulate import run
+from .simulate import run, run_batch
 from .sweepfile import Sweep
 
-__all__ = ["Cell", "SweepReport", "dask_client", "run_sweep", "summarise_store"]
+__all__ = ["BLOCK", "Block", "SweepReport", "dask_client", "run_sweep", "summarise_store"]
+
+#: Replicates of one (province, what-if) per task and per chunk of the store. Batched SEIR runs gain little
+#: past a few tens of members, and a block's results (about 0.5 MB per replicate of 180 days) stay small.
+BLOCK = 50
 
 
 @dataclass(frozen=True)
-class Cell:
-    """Everything a worker needs to run and write one cell (pickled to the worker)."""
+class Block:
+    """Everything a worker needs to run and write some replicates of one (province, what-if) (pickled).
 
-    index: tuple[int, int, int]
+    ``replicates`` are consecutive and inside one chunk of the store; ``draws`` and ``seeds`` are theirs.
+    """
+
+    province: int
+    whatif: int
+    replicates: tuple[int, ...]
     config: Config
-    overrides: dict[str, Any]
+    draws: tuple[dict[str, Any], ...]
+    seeds: tuple[np.random.SeedSequence, ...]
     engine: str
-    seed: np.random.SeedSequence
     store: str
     layout: str
+    names: tuple[str, ...]  # the store's data variables, in order
+
+    @property
+    def cells(self) -> list[tuple[int, int, int]]:
+        """The block's cell indices."""
+        return [(self.province, self.whatif, r) for r in self.replicates]
 
 
 @dataclass(frozen=True)
@@ -94,27 +116,82 @@ def _seed_text(seq: np.random.SeedSequence) -> str:
     return f"{seq.entropy} spawn_key={seq.spawn_key}"
 
 
-def run_cell(cell: Cell) -> tuple[tuple[int, int, int], int]:
-    """Run one cell and write it into the store; return its index and status (DONE or FAILED)."""
-    seed = _seed_text(cell.seed)
+def _sha(config: Config) -> str:
+    return hashlib.sha256(config.model_dump_json().encode()).hexdigest()
+
+
+_OTHER_LAYOUT = (
+    "its variables or labels (time axis, criteria, policies...) differ from the sweep's first cell; run it in a "
+    "separate sweep"
+)
+
+
+def _error(e: Exception) -> str:
+    message = "; ".join(e.problems) if isinstance(e, ConfigError) else str(e)
+    return f"{type(e).__name__}: {message}"
+
+
+def _batched(block: Block) -> list[tuple[xr.Dataset, str]] | None:
+    """Run a block's replicates together (compartmental engine), or None when they cannot be batched."""
+    keys = list(block.draws[0]) if block.draws else []
+    if block.engine != "seir" or any(fixed_reason(k, block.config) is not None for k in keys):
+        return None
+    if not keys:  # deterministic and nothing drawn: every replicate is the same run
+        ds = run(block.config, engine="seir", seed=block.seeds[0])
+        return [(ds, ds.attrs["config_sha256"])] * len(block.replicates)
+    values = {k: [d[k] for d in block.draws] for k in keys}
+    stacked = run_batch(block.config, values, dim="replicate")
+    members = member_configs(block.config, values)  # each member's resolved config, as apply_overrides gives
+    return [(stacked.isel(replicate=i, drop=True), _sha(c)) for i, c in enumerate(members)]
+
+
+def _one(block: Block, i: int) -> tuple[xr.Dataset, str]:
+    draws = block.draws[i]
+    config = apply_overrides(block.config, draws, "draws") if draws else block.config
+    ds = run(config, engine=block.engine, seed=block.seeds[i])
+    return ds, ds.attrs["config_sha256"]
+
+
+def run_block(block: Block) -> list[tuple[tuple[int, int, int], int]]:
+    """Run a block's cells and write them into the store; return each cell's index and status (DONE or FAILED).
+
+    Batched when the engine and the drawn keys allow it; if the batch raises (a bad draw), every cell is run
+    on its own, so only the cells at fault are recorded as failed, each with its message.
+    """
+    n = len(block.replicates)
     try:
-        config = apply_overrides(cell.config, cell.overrides, "draws") if cell.overrides else cell.config
-        ds = run(config, engine=cell.engine, seed=cell.seed)
-        if _layout(ds) != cell.layout:
-            raise ValueError(
-                "its variables or labels (time axis, criteria, policies...) differ from the sweep's first "
-                "cell; run it in a separate sweep"
-            )
-    # A run failing for its own reason (a draw the config refuses, a run that raises) is recorded, not
-    # fatal: the rest of the sweep completes. Worker deaths are not exceptions here; Dask reruns those.
-    except Exception as e:  # noqa: BLE001
-        message = "; ".join(e.problems) if isinstance(e, ConfigError) else str(e)
-        text = {"cell_seed": seed, "cell_error": f"{type(e).__name__}: {message}"}
-        write_zarr_cell(cell.store, cell.index, None, FAILED, text)
-        return cell.index, FAILED
-    text = {"cell_seed": seed, "cell_config_sha256": ds.attrs["config_sha256"]}
-    write_zarr_cell(cell.store, cell.index, ds, DONE, text)
-    return cell.index, DONE
+        runs: list[Any] | None = _batched(block)
+    # Any failure of the batch is retried cell by cell below, where it is recorded against its own cell.
+    except Exception:  # noqa: BLE001
+        runs = None
+    if runs is None:
+        runs = []
+        for i in range(n):
+            try:
+                runs.append(_one(block, i))
+            # A run failing for its own reason is recorded, not fatal: the rest of the sweep completes.
+            # Worker deaths are not exceptions here; Dask reruns those.
+            except Exception as e:  # noqa: BLE001
+                runs.append(e)
+    status = np.full(n, DONE, dtype="int8")
+    text: dict[str, list[str]] = {"cell_seed": [_seed_text(s) for s in block.seeds]}
+    text["cell_config_sha256"], text["cell_error"] = [""] * n, [""] * n
+    values: dict[str, np.ndarray] = {}
+    for i, result in enumerate(runs):
+        if not isinstance(result, Exception) and _layout(result[0]) != block.layout:
+            result = ValueError(_OTHER_LAYOUT)
+        if isinstance(result, Exception):
+            status[i], text["cell_error"][i] = FAILED, _error(result)
+            continue
+        ds, text["cell_config_sha256"][i] = result
+        for name in block.names:
+            var = ds[name]
+            if name not in values:
+                values[name] = np.full((n, *var.shape), np.nan if var.dtype.kind == "f" else 0, dtype=var.dtype)
+            values[name][i] = var.values
+    region = (block.province, block.whatif, slice(block.replicates[0], block.replicates[-1] + 1))
+    write_zarr_block(block.store, region, values, status, text)
+    return list(zip(block.cells, status.tolist(), strict=True))
 
 
 def _store_attrs(sweep: Sweep, template: xr.Dataset) -> dict[str, Any]:
@@ -135,7 +212,7 @@ def _store_attrs(sweep: Sweep, template: xr.Dataset) -> dict[str, Any]:
     }
 
 
-def _create(sweep: Sweep, store: Path) -> None:
+def _create(sweep: Sweep, store: Path, block: int) -> None:
     # One run shapes the store; it runs here, before any task, because workers write into the store.
     template = run(sweep.configs[(0, 0)], engine=sweep.engine, seed=sweep.seed(0, 0))
     cells = {
@@ -151,7 +228,7 @@ def _create(sweep: Sweep, store: Path) -> None:
             attrs={"units": "people", "long_name": "population"},
         ),
     }
-    create_zarr_store(store, template, cells, per_province, _store_attrs(sweep, template))
+    create_zarr_store(store, template, cells, per_province, _store_attrs(sweep, template), block=block)
 
 
 def _population(sweep: Sweep, p: int) -> float:
@@ -160,13 +237,25 @@ def _population(sweep: Sweep, p: int) -> float:
     return float(build_population(sweep.configs[(p, 0)].population).total)
 
 
-def _cells(sweep: Sweep, store: Path, status: np.ndarray, layout: str) -> Iterator[Cell]:
-    for index in np.ndindex(*sweep.shape):
-        if status[index] == PENDING:
-            p, w, r = (int(i) for i in index)
-            yield Cell(
-                (p, w, r), sweep.configs[(p, w)], sweep.draws(r), sweep.engine, sweep.seed(p, r), str(store), layout
-            )
+#: Per-cell arrays of the store that are not a run's variables.
+_TEXT = ("cell_status", "cell_seed", "cell_config_sha256", "cell_error")
+
+
+def _blocks(sweep: Sweep, store: Path, status: np.ndarray, attrs: dict[str, Any]) -> Iterator[Block]:
+    """Yield a block for each run of consecutive pending replicates inside one chunk of the store."""
+    size = int(attrs.get("cell_block", 1))  # stores made before blocks have one chunk per cell
+    names = tuple(
+        str(n) for n, v in open_zarr_store(store).data_vars.items() if v.dims[:3] == CELL_DIMS and n not in _TEXT
+    )
+    for p, w in np.ndindex(*sweep.shape[:2]):
+        for start in range(0, sweep.replicates, size):
+            pending = [r for r in range(start, min(start + size, sweep.replicates)) if status[p, w, r] == PENDING]
+            for run_ in np.split(pending, np.flatnonzero(np.diff(pending) != 1) + 1) if pending else []:
+                reps = tuple(int(r) for r in run_)
+                yield Block(
+                    int(p), int(w), reps, sweep.configs[(p, w)], tuple(sweep.draws(r) for r in reps),
+                    tuple(sweep.seed(p, r) for r in reps), sweep.engine, str(store), attrs["cell_layout"], names,
+                )  # fmt: skip
 
 
 def run_sweep(
@@ -176,8 +265,9 @@ def run_sweep(
     client: Any = None,
     window: int | None = None,
     on_cell: Callable[[tuple[int, int, int], int], None] | None = None,
+    block: int = BLOCK,
 ) -> SweepReport:
-    """Run the cells of ``sweep`` not yet in ``store``, writing each into its region as it finishes.
+    """Run the cells of ``sweep`` not yet in ``store``, a block of replicates per task, writing each as it finishes.
 
     Parameters
     ----------
@@ -187,12 +277,14 @@ def run_sweep(
         The Zarr store (a folder). Created if absent; if present it must hold this same sweep (its
         ``sweep_fingerprint``), and its done or failed cells are skipped.
     client : distributed.Client, optional
-        Run the cells on this Dask cluster; default one after the other in this process.
+        Run the blocks on this Dask cluster; default one after the other in this process.
     window : int, optional
-        Cells in flight on the cluster at a time (default twice the cluster's threads, plus two): bounds
+        Blocks in flight on the cluster at a time (default twice the cluster's threads, plus two): bounds
         the client's memory whatever the number of cells.
     on_cell : callable, optional
-        Called with ``(index, status)`` after each cell is written (a progress bar, a test's hook).
+        Called with ``(index, status)`` for each cell once its block is written (a progress bar, a test's hook).
+    block : int
+        Replicates per task and per chunk when the store is created (a store keeps its own on resuming).
 
     Returns
     -------
@@ -215,54 +307,60 @@ def run_sweep(
             ]
         )
     if not attrs:
-        _create(sweep, store)
+        _create(sweep, store, block)
         attrs = read_zarr_attrs(store)
     status = attrs["cell_status"]
     skipped = int((status != PENDING).sum())
-    cells = _cells(sweep, store, status, attrs["cell_layout"])
+    blocks = _blocks(sweep, store, status, attrs)
     ran = failed = lost = 0
 
-    def done(index: tuple[int, int, int], result: int) -> None:
+    def done(results: list[tuple[tuple[int, int, int], int]]) -> None:
         nonlocal ran, failed
-        ran += 1
-        failed += result == FAILED
-        if on_cell is not None:
-            on_cell(index, result)
+        for index, result in results:
+            ran += 1
+            failed += result == FAILED
+            if on_cell is not None:
+                on_cell(index, result)
 
     if client is None:
-        for cell in cells:
-            done(*run_cell(cell))
+        for b in blocks:
+            done(run_block(b))
     else:
-        lost = _on_cluster(client, cells, window, done)
+        lost = _on_cluster(client, blocks, window, done)
     return SweepReport(store, int(status.size), skipped, ran, failed, lost)
 
 
-def _on_cluster(client: Any, cells: Iterator[Cell], window: int | None, done: Callable) -> int:
+def _on_cluster(client: Any, blocks: Iterator[Block], window: int | None, done: Callable) -> int:
+    """Run blocks on the cluster, at most ``window`` in flight, releasing each future once its block is counted."""
     from distributed import as_completed
     from distributed.client import FutureCancelledError
     from distributed.scheduler import KilledWorker
 
     window = window or 2 * sum(client.nthreads().values()) + 2
     token = uuid.uuid4().hex[:8]
+    sizes: dict[str, int] = {}
 
-    def submit(cell: Cell) -> Any:
-        # Keys name the cell (readable on the dashboard) and this call, so a rerun on the same scheduler never
+    def submit(b: Block) -> Any:
+        # Keys name the block (readable on the dashboard) and this call, so a rerun on the same scheduler never
         # meets a cancelled task of the interrupted call under the same key.
-        return client.submit(run_cell, cell, key=f"scenarios-cell-{'-'.join(map(str, cell.index))}-{token}", retries=2)
+        key = f"scenarios-block-{b.province}-{b.whatif}-{b.replicates[0]}-{token}"
+        sizes[key] = len(b.replicates)
+        return client.submit(run_block, b, key=key, retries=2)
 
-    pending = as_completed([submit(c) for c in islice(cells, window)])
+    pending = as_completed([submit(b) for b in islice(blocks, window)])
     lost = 0
     try:
         for future in pending:
             try:
-                index, result = future.result()
+                results = future.result()
             except (KilledWorker, FutureCancelledError):  # its workers kept dying: left pending for a rerun
-                lost += 1
+                lost += sizes[future.key]
             else:
-                done(index, result)
+                done(results)
             finally:
+                sizes.pop(future.key)
                 future.release()
-            nxt = next(cells, None)
+            nxt = next(blocks, None)
             if nxt is not None:
                 pending.add(submit(nxt))
     except BaseException:  # Ctrl-C or a failure: stop the rest; cells already marked stay in the store
