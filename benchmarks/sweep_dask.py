@@ -15,7 +15,8 @@ Part 2, client memory against the number of cells (``--memory-cells``): each run
 2 workers, (a) on a ``LocalCluster`` whose scheduler lives in the client process (as the CLI's ``--workers``),
 (b) on a separate ``dask scheduler`` and ``dask worker`` processes (as ``--scheduler``), where the scheduler's
 own memory is read apart. Peak memory is the largest resident set size above its level just before
-``run_sweep`` (sampled every 20 ms). ``--block 1`` runs one cell per task (the runner before blocks).
+``run_sweep`` (sampled every 20 ms), after the client has imported and run the model once (it runs one cell
+to shape the store). ``--block 1`` runs one cell per task (the runner before blocks).
 
     .venv/bin/python benchmarks/sweep_dask.py                                   # 1,000 cells; memory at 200/1,000/3,000
     .venv/bin/python benchmarks/sweep_dask.py --cells 200 --memory-cells 100,400  # quicker
@@ -245,6 +246,7 @@ def child(args: argparse.Namespace) -> None:
         context = dask_client(workers=2)
     with context as client:
         client.run(_warm, sweep.configs[(0, 0)])
+        _warm(sweep.configs[(0, 0)])  # the client runs one cell to shape the store: its imports are not per cell
         on_scheduler = client.run_on_scheduler(rss) if args.scheduler_file else None
         with PeakRSS() as mem:
             t = time.perf_counter()

@@ -143,6 +143,33 @@ def test_batched_blocks_equal_per_cell_runs(sweep, reference):
             np.testing.assert_allclose(cell[name].values, one[name].values, rtol=1e-12, atol=0, err_msg=name)
 
 
+def test_abm_blocks_run_each_cell_with_its_own_seed(tmp_path):
+    """The agent-based engine is not batched: a block's cells are the runs of their own seeds and draws."""
+    from scenarios.config import apply_overrides
+    from scenarios.simulate import run
+
+    shutil.copytree(ROOT / "configs", tmp_path / "configs")
+    (tmp_path / "small.toml").write_text(
+        'extends = "configs/phong_tho_new_variant.toml"\n[scenario]\nstart_date = 2026-12-15\nhorizon_days = 14\n'
+    )
+    body = 'base = "small.toml"\nengine = "abm"\nreplicates = 3\nseed = 5\n'
+    body += '[vary]\n"variants.new.imported_per_day" = {low = 1, high = 9}\n'
+    (tmp_path / "abm.toml").write_text(body)
+    sweep = load_sweep(tmp_path / "abm.toml")
+    report = run_sweep(sweep, tmp_path / "abm.zarr", block=2)  # blocks of replicates (0, 1) and (2,)
+    assert (report.ran, report.failed) == (3, 0)
+    store = _store(tmp_path / "abm.zarr")
+    totals = []
+    for r in range(3):
+        config = apply_overrides(sweep.configs[(0, 0)], sweep.draws(r), "draws")
+        one = run(config, engine="abm", seed=sweep.seed(0, r))
+        cell = store.isel(province=0, whatif=0, replicate=r)
+        for name in one.data_vars:
+            np.testing.assert_array_equal(cell[name].values, one[name].values, err_msg=name)
+        totals.append(float(one["new_infections"].sum()))
+    assert len(set(totals)) > 1  # the replicates differ: seeds and draws are the cell's own
+
+
 def test_blocks_resume_inside_a_chunk_and_store_is_chunked_by_block(sweep, folder, reference):
     """Blocks of one replicate (one chunk per cell) resume cell by cell; blocks of 2 give one chunk per block."""
     import zarr

@@ -754,17 +754,20 @@ def create_zarr_store(
     path = Path(path)
     shape = tuple(len(cells[d]) for d in CELL_DIMS)
     chunks = (1, 1, max(1, min(block, shape[2])))
-    data = {}
+    data, encoding = {}, {}
     for name, var in template.data_vars.items():
-        array = da.full(shape + var.shape, _fill(var.dtype), dtype=var.dtype, chunks=chunks + var.shape)
+        # One Dask chunk per array, never computed (only metadata is written): the client's graph and memory
+        # stay the same whatever the number of cells. The store's chunks come from the encoding.
+        array = da.full(shape + var.shape, _fill(var.dtype), dtype=var.dtype, chunks=-1)
         data[name] = xr.Variable(CELL_DIMS + var.dims, array, dict(var.attrs))
+        encoding[name] = {"chunks": chunks + var.shape}
     coords = {d: (d, np.asarray(cells[d])) for d in CELL_DIMS}
     ds = xr.Dataset(data, coords={**coords, **template.coords}).assign(dict(per_province))
     ds.attrs.update({k: _attr(v) for k, v in {**attrs, "cell_block": chunks[2]}.items()})
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent))
     try:
-        ds.to_zarr(tmp, mode="w", compute=False, zarr_format=3, consolidated=False)
+        ds.to_zarr(tmp, mode="w", compute=False, zarr_format=3, consolidated=False, encoding=encoding)
         group = zarr.open_group(tmp, mode="r+", zarr_format=3)
         status = group.create_array(
             "cell_status", shape=shape, chunks=chunks, dtype="int8", fill_value=PENDING, dimension_names=CELL_DIMS
