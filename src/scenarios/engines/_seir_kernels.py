@@ -18,15 +18,7 @@ from __future__ import annotations
 
 import numpy as np
 
-try:
-    from numba import njit
-except ImportError:  # pragma: no cover - exercised only where numba is not installed
-    COMPILED = False
-
-    def njit(*args, **kwargs):  # noqa: D103 - a stand-in decorator
-        return (lambda f: f) if not args or not callable(args[0]) else args[0]
-else:
-    COMPILED = True
+from .._numba import COMPILED, njit
 
 __all__ = ["COMPILED", "rk45_days"]
 
