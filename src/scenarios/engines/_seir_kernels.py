@@ -26,20 +26,21 @@ _SAFETY, _MIN_FACTOR, _MAX_FACTOR = 0.9, 0.2, 10.0
 
 
 @njit(cache=True, fastmath=False)
-def _rhs(y, out, ns, na, nv, ke, ki, beta, susc, contacts, n_inv, se, si, waning, wanes, waned, recovered_to):
+def _rhs(y, out, ns, na, nv, ke, ki, beta, susc, contacts, n_inv, se, si, waning, wanes, waned, recovered_to, work):
     """Time derivative of one member's state ``y`` into ``out`` (the equations of ``CompartmentalEngine.rhs``).
 
-    Loops run over contiguous blocks (``ns * na`` people of one stage) so the compiler vectorises them
-    whatever the sizes; the sizes are only known at run time.
+    ``work`` is scratch space of at least ``2 na + ns na`` numbers (allocated once per day, not per call).
+    Loops run over contiguous blocks (``ns * na`` people of one stage), without branches inside, so the
+    compiler vectorises them whatever the sizes; the sizes are only known at run time.
     """
     p = ns * na
     o_e = p
     o_i = o_e + nv * ke * p
     o_ci = o_i + nv * ki * p
     o_co = o_ci + nv * p
-    lam = np.empty(na)
-    x = np.empty(na)
-    w = np.empty(p)
+    lam = work[:na]
+    x = work[na : 2 * na]
+    w = work[2 * na : 2 * na + p]
     # Waning and the susceptibles' outflow start the S block: dS = -sum_v inf - waning (+ waned, recovered).
     for s in range(ns):
         f = waning * wanes[s]
@@ -71,22 +72,25 @@ def _rhs(y, out, ns, na, nv, ke, ki, beta, susc, contacts, n_inv, se, si, waning
         for j in range(p):
             out[j] -= out[ci + j]
         # Latent stages: inflow from the previous stage (infections for the first).
-        for k in range(ke):
-            e = o_e + (v * ke + k) * p
-            src = ci if k == 0 else e - p
-            rate_in = 1.0 if k == 0 else se
+        e0 = o_e + v * ke * p
+        for j in range(p):
+            out[e0 + j] = out[ci + j] - se * y[e0 + j]
+        for k in range(1, ke):
+            e = e0 + k * p
             for j in range(p):
-                out[e + j] = rate_in * y[src + j] - se * y[e + j] if k > 0 else out[ci + j] - se * y[e + j]
-        last_e = o_e + (v * ke + ke - 1) * p
+                out[e + j] = se * y[e - p + j] - se * y[e + j]
+        last_e = e0 + (ke - 1) * p
         co = o_co + v * p
         for j in range(p):
             out[co + j] = se * y[last_e + j]  # onsets
-        for k in range(ki):
-            i = o_i + (v * ki + k) * p
+        i0 = o_i + v * ki * p
+        for j in range(p):
+            out[i0 + j] = out[co + j] - si * y[i0 + j]
+        for k in range(1, ki):
+            i = i0 + k * p
             for j in range(p):
-                inflow = out[co + j] if k == 0 else si * y[i - p + j]
-                out[i + j] = inflow - si * y[i + j]
-        last_i = o_i + (v * ki + ki - 1) * p
+                out[i + j] = si * y[i - p + j] - si * y[i + j]
+        last_i = i0 + (ki - 1) * p
         r = recovered_to[v] * na
         for s in range(ns):
             for a in range(na):
@@ -253,9 +257,27 @@ def rk45_days(
     """
     ns, na, nv, ke, ki, waned = dims[0], dims[1], dims[2], dims[3], dims[4], dims[5]
     out = np.empty(states.shape[0], dtype=np.int64)
+    work = np.empty(2 * na + ns * na)  # the right-hand side's scratch space, shared by all members
     for k in range(states.shape[0]):
         r = rates[k]
-        p = (ns, na, nv, ke, ki, beta[k], susc[k], contacts[k], n_inv, r[0], r[1], r[2], wanes[k], waned, recovered_to)
+        p = (
+            ns,
+            na,
+            nv,
+            ke,
+            ki,
+            beta[k],
+            susc[k],
+            contacts[k],
+            n_inv,
+            r[0],
+            r[1],
+            r[2],
+            wanes[k],
+            waned,
+            recovered_to,
+            work,
+        )
         y, nfev, h = _day(states[k], steps[k], atol, rtol, tab_a, tab_b, tab_e, p)
         states[k, :] = y
         steps[k] = h

@@ -73,6 +73,8 @@ def _slices(shapes: dict[str, tuple[int, ...]]) -> dict[str, slice]:
 
 def boost(S: np.ndarray, boostable: np.ndarray, doses: np.ndarray) -> None:
     """Move ``doses`` (by age; leading member axes allowed) from boostable strata of ``S`` to ``dose3``, in place."""
+    if not doses.any():  # most days: nothing moves
+        return
     eligible = S * boostable[:, None]
     total = eligible.sum(axis=-2)
     given = np.minimum(doses, total)
@@ -91,6 +93,8 @@ def seed(S: np.ndarray, E1: np.ndarray, susceptibility: np.ndarray, imported: np
     """
     seeded = np.zeros(E1.shape)
     for v in range(imported.shape[-2]):
+        if not imported[..., v, :].any():  # most days: no importations of this variant
+            continue
         weight = S * susceptibility[..., v, :, None]
         total = weight.sum(axis=-2)[..., None, :]
         take = np.minimum(imported[..., v, None, :], total)
