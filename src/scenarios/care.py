@@ -48,7 +48,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ._numba import COMPILED, njit
-from .capacity import CapacityDay, HealthSystem, build_health_system, cylinder_m3, m3_per_day
+from .capacity import Capacities, HealthSystem, build_health_system, cylinder_m3, m3_per_day
 from .config import N_AGE, Config
 from .config.health import Care as CareConfig
 from .config.health import Duration, Oxygen
@@ -310,6 +310,7 @@ class Care:
     ) -> None:
         self.config, self.oxygen, self.capacity, self.rng = cares[0], oxygens[0], capacities[0], rng
         self.capacities = capacities
+        self._by_member = Capacities(capacities)
         built: dict[CareConfig, _Kernels] = {}  # members that share a care section share its kernels
         each = [built.setdefault(c, _Kernels.build(c)) if c not in built else built[c] for c in cares]
         self.kernels = each[0] if len(built) == 1 else _Kernels.stack(each)
@@ -429,8 +430,7 @@ class Care:
         self._enter(buf, displaced[:, LIVE], extra, live, die, known_dead=displaced[:, DIE])
 
     def _capacity(self, day: int, prevalence: np.ndarray) -> dict[str, np.ndarray]:
-        days = [hs.on(day, float(p)) for hs, p in zip(self.capacities, prevalence, strict=True)]
-        return {f: np.array([getattr(c, f) for c in days]) for f in CapacityDay.__dataclass_fields__}
+        return self._by_member.on(day, np.asarray(prevalence, dtype=float))
 
     # -- the day -------------------------------------------------------------------------------------
     def step(
