@@ -4,6 +4,7 @@ Usage::
 
     python benchmarks/seir_speed.py                   # An Giang new variant, 180 days, 1,000 draws
     python benchmarks/seir_speed.py --draws 200 --repeat 3
+    python benchmarks/seir_speed.py --baseline /tmp/old/src   # also an older tree, same invocation
 
 Each measurement runs in its own subprocess on one thread (``NUMBA_NUM_THREADS``, ``OMP_NUM_THREADS``,
 ``OPENBLAS_NUM_THREADS`` = 1), after a warm-up call (numba compiles once and caches on disk), and reports CPU
@@ -116,8 +117,10 @@ _AGES = textwrap.dedent("""
 """)
 
 
-def _sub(code: str, *args: str) -> dict:
+def _sub(code: str, *args: str, src: str | None = None) -> dict:
     env = {**os.environ, **ONE_THREAD}
+    if src:  # another source tree of scenarios (e.g. a release, from `git archive`) ahead of the installed one
+        env["PYTHONPATH"] = os.pathsep.join(filter(None, [src, env.get("PYTHONPATH")]))
     out = subprocess.run(
         [sys.executable, "-c", code, *args], capture_output=True, text=True, env=env, cwd=ROOT, check=False
     )
@@ -137,6 +140,12 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--days", type=int, default=180)
     ap.add_argument("--draws", type=int, default=1000)
     ap.add_argument("--repeat", type=int, default=5, help="single runs timed per path")
+    ap.add_argument(
+        "--baseline",
+        metavar="SRC",
+        help="also time the compiled and batched paths of another source tree (its `src` folder, e.g. "
+        "`git archive COMMIT src | tar -x -C /tmp/old` gives /tmp/old/src), in the same invocation",
+    )
     a = ap.parse_args(argv)
 
     loads = [_load()]
@@ -145,6 +154,11 @@ def main(argv: list[str] | None = None) -> None:
         ("compiled", _sub(_SINGLE, a.config, str(a.days), "compiled", str(a.repeat))),
         (f"batched {a.draws}", _sub(_BATCH, a.config, str(a.days), str(a.draws))),
     ]
+    if a.baseline:
+        rows += [
+            ("compiled, baseline", _sub(_SINGLE, a.config, str(a.days), "compiled", str(a.repeat), src=a.baseline)),
+            (f"batched {a.draws}, baseline", _sub(_BATCH, a.config, str(a.days), str(a.draws), src=a.baseline)),
+        ]
     loads.append(_load())
     ref = rows[0][1]["runs"] / rows[0][1]["cpu"]
     print(f"config {Path(a.config).name}, {a.days} days, one thread; load average (1 min) {' -> '.join(loads)}")
