@@ -187,7 +187,9 @@ def simulate_draws(
     k = len(next(iter(draws.values())))
     batch = getattr(simulate, "run_batch", None)
     if batch is not None and engine == "seir":
-        ds = batch(config, draws, dim="draw", progress=progress)
+        # A fit on reported cases needs only transmission and reporting: stop there (several times cheaper).
+        cheap = variables is not None and set(variables) <= set(simulate.TRANSMISSION_VARIABLES) and not config.policies
+        ds = batch(config, draws, dim="draw", progress=progress, outputs="transmission" if cheap else "all")
     else:
         from tqdm import tqdm
 
