@@ -19,23 +19,27 @@ from .conftest import homogeneous
 START = dt.date(2026, 1, 1)
 
 
-def _config(days: int, change: list[str], steps: int = 40, walkers: int = 0, **priors):
+def _config(days: int, change: list[str], steps: int = 40, walkers: int = 0, knot_days: int = 0, **priors):
     return homogeneous(
         scenario={"horizon_days": days},
         variants={"resident": {"r0": None, "rt_start": 1.5, "initial_infections": 50}},
         calibration={
             "rt_change_dates": change,
+            "rt_knot_days": knot_days,
             "priors": {"ascertainment": {"median": 0.3, "sd": 0.5}, **priors},
-            "sampler": {"steps": steps, "burn": steps // 3, "walkers": walkers, "optimizer_evaluations": 60},
+            "sampler": {"steps": steps, "burn": steps // 3, "walkers": walkers, "optimizer_evaluations": 600},
         },
     )
 
 
 def synthetic(config, truth: dict[str, float], seed: int) -> pd.DataFrame:
-    """Reported cases of the model at ``truth`` with negative-binomial noise, one missing day."""
+    """Reported cases of the model at ``truth`` with negative-binomial noise, one missing day.
+
+    The truth's Rt changes at the config's ``rt_change_dates``; a fit may use another Rt form.
+    """
     end = config.scenario.end_date
     base = base_config(config, end)
-    params = Parameters.of(config.calibration)
+    params = Parameters.of(config.calibration.model_copy(update={"rt_knot_days": 0}))
     values = np.array([[truth[n] for n in params.names]])
     ds = simulate_draws(base, params.draws(base, values), variables=needed_variables(["reported_cases"]))
     mu = expected_series(ds, ["reported_cases"], params, values, base)["reported_cases"][0]
@@ -56,9 +60,15 @@ def _inside(post, truth, names) -> dict[str, bool]:
     return {n: bool(s.loc[n, "q05"] <= truth[n] <= s.loc[n, "q95"]) for n in names}
 
 
-@pytest.mark.slow  # ~300 model runs: seconds with scenarios.simulate.run_batch, minutes run by run
-def test_recovers_stepped_rt_and_forecasts():
-    config = _config(42, ["2026-01-22"])
+def _rt_inside(post, days: dict[int, float]) -> dict[int, bool]:
+    from scenarios.calibration.figures import rt_over_time
+
+    q = rt_over_time(post).quantile([0.05, 0.95], dim="draw").values
+    return {d: bool(q[0, d] <= rt <= q[1, d]) for d, rt in days.items()}
+
+
+@pytest.mark.slow  # a few thousand model runs: seconds with run_batch(outputs="transmission")
+def test_recovers_stepped_rt_with_a_weekly_random_walk_and_forecasts():
     truth = {
         "rt_start": 2.0,
         "rt_change_1": 0.5,
@@ -66,13 +76,14 @@ def test_recovers_stepped_rt_and_forecasts():
         "ascertainment_1": 0.3,
         "dispersion_reported_cases": 30.0,
     }
-    post = _fit(config, synthetic(config, truth, seed=3))
-    inside = _inside(post, truth, ["rt_start", "rt_change_1"])
+    data = synthetic(_config(49, ["2026-01-22"]), truth, seed=3)  # Rt 2.0, then 1.0 from day 21
+    post = _fit(_config(49, [], steps=120, knot_days=7), data)
+    inside = _rt_inside(post, {3: 2.0, 35: 1.0})  # a random walk smooths the step itself over ~2 knots
     assert all(inside.values()), (inside, summary(post))
     assert post.attrs["model_runs"] > 0 and "converged" in post.attrs["convergence_note"].lower()
     # Forecast: draws carry on from the fit, with observation noise and crossing probabilities.
     fc = forecast(post, days=14, draws=8)
-    assert fc.sizes["draw"] == 8 and fc.sizes["time"] == 56
+    assert fc.sizes["draw"] == 8 and fc.sizes["time"] == 63
     assert np.all(fc["predicted_weekly_reported_cases"].values >= 0)
     prob, table = crossing_probability(fc)
     assert set(table["draw"]) == set(range(8))
@@ -118,9 +129,9 @@ def test_figures_of_a_fit_and_forecast(short_fit, lang):
 
 @pytest.mark.slow
 def test_constant_rt_credible_intervals_cover_the_truth_over_repeated_fits():
-    config = _config(35, [], steps=30)
     truth = {"rt_start": 1.6, "initial_infections": 60.0, "ascertainment_1": 0.3, "dispersion_reported_cases": 20.0}
-    hits = [_inside(_fit(config, synthetic(config, truth, seed=s)), truth, ["rt_start"])["rt_start"] for s in range(4)]
+    config = _config(35, [], steps=60, knot_days=7)
+    hits = [_rt_inside(_fit(config, synthetic(config, truth, seed=s)), {14: 1.6})[14] for s in range(4)]
     assert sum(hits) >= 3, hits
 
 
@@ -136,3 +147,123 @@ def test_forecast_command_writes_quantiles_and_probabilities(short_fit, tmp_path
     assert names == ["crossing_probability.csv", "crossings.csv", "forecast.nc", "quantiles.nc"]
     prob = pd.read_csv(folder / "forecast" / "crossing_probability.csv", index_col=0)
     assert len(prob) == 28 and ((prob >= 0) & (prob <= 1)).all().all()
+
+
+@pytest.fixture(scope="module")
+def knot_fit():
+    """A short fit with weekly knots; the step prior is so tight that the forecast's Rt is exact arithmetic."""
+    config = _config(28, [], steps=10, walkers=14, knot_days=7, rt_step={"median": 1.0, "sd": 1e-4})
+    config = config.model_copy(update={"calibration": config.calibration.model_copy(update={"rt_damping": 0.5})})
+    truth = {"rt_start": 1.6, "initial_infections": 60.0, "ascertainment_1": 0.3, "dispersion_reported_cases": 20.0}
+    data = synthetic(_config(28, []), truth, seed=2)
+    with pytest.warns(RuntimeWarning, match="NOT CONVERGED"):
+        return fit(config, data)
+
+
+def test_forecast_continues_the_random_walk_damped_towards_rt_1(knot_fit):
+    post = knot_fit
+    knots = [n for n in post.attrs["parameters"].split(",") if n.startswith("rt_change")]
+    assert knots == ["rt_change_1", "rt_change_2", "rt_change_3"]  # days 7, 14, 21 of days 0..27
+    fc = forecast(post, days=21, draws=5)
+    product = fc["contact_multiplier"].isel(setting=0)  # Rt ratio to day 0, the same on every setting
+    rt_last = fc["param_rt_start"] * np.prod([fc[f"param_{k}"] for k in knots], axis=0)
+    np.testing.assert_allclose(fc["param_rt_start"] * product.isel(time=27), rt_last)
+    for week in (1, 2, 3):  # future knots on days 28, 35, 42: log Rt halves each week
+        rt = fc["param_rt_start"] * product.isel(time=21 + 7 * week)
+        np.testing.assert_allclose(np.log(rt), 0.5**week * np.log(rt_last), atol=2e-3)
+    assert np.all(product.isel(time=slice(29, 35)).values == product.isel(time=[28]).values)  # constant between
+
+
+def test_agent_based_engine_forecasts_from_the_same_posterior_draws(knot_fit):
+    post = knot_fit
+    abm = post.assign_attrs(
+        config_json=fitted_json(post, {"abm": {"pop_scale": 5}})  # 200,000 agents, 12 infected on day 0
+    )
+    seir = forecast(post, days=7, draws=3, seed=4)
+    agents = forecast(abm, days=7, draws=3, seed=4, engine="abm")
+    assert agents.attrs["engine"] == "abm" and agents.sizes["draw"] == 3
+    np.testing.assert_array_equal(agents["param_rt_start"], seir["param_rt_start"])  # the same draws
+    np.testing.assert_allclose(agents["contact_multiplier"], seir["contact_multiplier"])  # the same Rt path
+    assert float(agents["new_infections"].sum()) > 0
+    assert np.all(agents["predicted_weekly_reported_cases"].values >= 0)
+    # Stochastic, but on the same scale as the deterministic engine: total infections within a factor 3.
+    ratio = float(agents["new_infections"].sum()) / float(seir["new_infections"].sum())
+    assert 1 / 3 < ratio < 3, ratio
+
+
+def fitted_json(post, update: dict) -> str:
+    import json
+
+    cfg = json.loads(post.attrs["config_json"])
+    cfg.update(update)
+    return json.dumps(cfg)
+
+
+CENSUS_TOML = """
+[scenario]
+name = "census fit"
+start_date = 2026-01-01
+horizon_days = 56
+
+[population]
+total = 1000000
+contacts = "homogeneous"
+
+[variants.resident]
+rt_start = 1.5
+initial_infections = 50
+
+[immunity]
+ve_infection_prior = 1.0
+ve_severe_prior = 1.0
+waning_days = 0
+waning_days_infection = 0
+
+[calibration]
+series = ["reported_cases", "census_oxygen"]
+priors.ascertainment = { median = 0.3, sd = 0.5 }
+sampler = { steps = 40, burn = 13, optimizer_evaluations = 60 }
+"""
+
+
+@pytest.mark.slow  # ~600 full model runs (the census needs the care module)
+def test_census_series_fitted_end_to_end_through_the_cli(tmp_path, capsys):
+    from scenarios.cli import main
+    from scenarios.config import load_config
+
+    path = tmp_path / "census.toml"
+    path.write_text(CENSUS_TOML)
+    config = load_config(path)
+    truth = {
+        "rt_start": 1.8,
+        "initial_infections": 80.0,
+        "ascertainment_1": 0.3,
+        "dispersion_reported_cases": 30.0,
+        "dispersion_census_oxygen": 50.0,
+        "severity_scale": 1.0,
+    }
+    base = base_config(config, config.scenario.end_date)
+    params = Parameters.of(config.calibration)
+    assert set(params.names) == set(truth)
+    values = np.array([[truth[n] for n in params.names]])
+    ds = simulate_draws(base, params.draws(base, values), variables=needed_variables(config.calibration.series))
+    mu = expected_series(ds, config.calibration.series, params, values, base)
+    rng = np.random.default_rng(7)
+    dates = pd.date_range(START, config.scenario.end_date)
+    rows = []
+    for series, every in (("reported_cases", 1), ("census_oxygen", 7)):  # a census once a week
+        size = truth[f"dispersion_{series}"]
+        y = rng.negative_binomial(size, size / (size + mu[series][0]))
+        rows += [f"{d.date()},{series},{v}" for d, v in zip(dates[::every], y[::every], strict=True)]
+    assert max(mu["census_oxygen"][0]) > 50  # a census worth fitting
+    data = tmp_path / "observed.csv"
+    data.write_text("date,variable,value\n" + "\n".join(rows) + "\n")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # short chains: convergence is not the point here
+        assert main(["fit", str(path), "--data", str(data), "--out", str(tmp_path / "fit")]) == 0
+    capsys.readouterr()
+    table = pd.read_csv(tmp_path / "fit" / "summary.csv").set_index("parameter")
+    for name in ("rt_start", "severity_scale"):
+        assert table.loc[name, "q05"] <= truth[name] <= table.loc[name, "q95"], table
+    post = read_fit(tmp_path / "fit")
+    assert int(np.isfinite(post["observed_census_oxygen"].values).sum()) == 8

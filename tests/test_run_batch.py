@@ -114,3 +114,22 @@ def test_sweep_batches_seir_replicates_as_the_loop_does() -> None:
     assert max(worst.values()) <= TOLERANCE, worst
     assert batched.new_infections.dims == looped.new_infections.dims
     assert set(batched.attrs) == set(looped.attrs)
+
+
+def test_transmission_outputs_equal_the_full_run_and_refuse_policies() -> None:
+    from scenarios.simulate import TRANSMISSION_VARIABLES
+
+    cfg = scenarios.load_config(
+        CONFIGS / "ha_noi_new_variant.toml", overrides={"scenario.horizon_days": 60, "policies": []}
+    )
+    draws = {"interventions.0.community": [0.4, 1.0], "reporting.ascertainment": [0.1, 0.3]}
+    full = run_batch(cfg, draws)
+    cheap = run_batch(cfg, draws, outputs="transmission")
+    assert set(cheap.data_vars) == {*TRANSMISSION_VARIABLES, "population", "beta"}
+    for name in cheap.data_vars:
+        np.testing.assert_array_equal(cheap[name].values, full[name].values, err_msg=name)
+    assert float(cheap.new_reported_cases.sum()) > 0
+    with_policies = scenarios.load_config(CONFIGS / "an_giang_new_variant.toml")
+    assert with_policies.policies
+    with pytest.raises(ValueError, match="without triggered policies"):
+        run_batch(with_policies, {"reporting.ascertainment": [0.1]}, outputs="transmission")

@@ -28,9 +28,28 @@ from .policy import PolicyEngine, build_policy_engine
 from .population import Population, build_population
 from .results import Recorder
 
-__all__ = ["run", "run_batch", "EngineName", "contact_multipliers", "imported_infections", "prepare"]
+__all__ = ["run", "run_batch", "EngineName", "Outputs", "contact_multipliers", "imported_infections", "prepare"]
 
 EngineName = Literal["seir", "abm"]
+#: What a batch records: everything, or only transmission, the severity split and reported cases (see
+#: :func:`run_batch`).
+Outputs = Literal["all", "transmission"]
+#: Variables a batch with ``outputs="transmission"`` records (besides ``population`` and ``beta``).
+TRANSMISSION_VARIABLES = (
+    "new_infections",
+    "new_infections_by_variant",
+    "new_onsets",
+    "new_onsets_mild",
+    "new_onsets_severe",
+    "new_onsets_critical",
+    "new_reported_cases",
+    "n_susceptible",
+    "n_recovered",
+    "n_exposed",
+    "n_infectious",
+    "n_by_immunity",
+    "contact_multiplier",
+)
 SeedLike = int | np.random.SeedSequence | np.random.Generator | None
 
 
@@ -186,9 +205,9 @@ def run(
         Show a progress bar (tqdm) over days.
     solver : {"auto", "compiled", "scipy"}
         Integrator of the compartmental engine: ``"scipy"`` is the reference (``solve_ivp``, RK45);
-        ``"compiled"`` takes the same steps in numba-compiled code (same results to rounding error, many
-        times faster); ``"auto"`` is ``"compiled"`` when numba is installed. Recorded in
-        ``attrs["seir_solver"]``. Ignored by the agent-based engine.
+        ``"compiled"`` runs the same method in numba-compiled code (same results within the reference's
+        own error, below 1e-6 relative; many times faster); ``"auto"`` is ``"compiled"`` when numba is
+        installed. Recorded in ``attrs["seir_solver"]``. Ignored by the agent-based engine.
 
     Returns
     -------
@@ -328,6 +347,7 @@ def run_batch(
     dim: str = "draw",
     progress: bool = False,
     solver: Solver = "auto",
+    outputs: Outputs = "all",
 ) -> xr.Dataset:
     """Run the compartmental model for many parameter draws at once, stacked along ``dim``.
 
@@ -348,6 +368,11 @@ def run_batch(
         Show a progress bar (tqdm) over days.
     solver : {"auto", "compiled", "scipy"}
         As :func:`run`.
+    outputs : {"all", "transmission"}
+        ``"transmission"`` stops each day after reporting: only the engine's, severity-split and reported
+        variables are recorded (same values as ``"all"``), without care, indicators or policies, which is
+        several times cheaper (e.g. for fitting reported cases). Without triggered policies transmission does
+        not depend on care, so nothing recorded changes.
 
     Returns
     -------
@@ -361,7 +386,8 @@ def run_batch(
     ------
     ValueError
         A key that cannot vary within a batch (dates, horizon, population, threshold set, state layout;
-        see :data:`scenarios.draws.FIXED`), or values of different lengths.
+        see :data:`scenarios.draws.FIXED`), or values of different lengths; ``outputs="transmission"``
+        when the config has triggered policies (their responses depend on care and indicators).
     ConfigError
         A draw that is not a valid config, naming the key and the draw index.
 
@@ -377,6 +403,10 @@ def run_batch(
     """
     if not isinstance(config, Config):
         config = load_config(config)
+    if outputs not in ("all", "transmission"):
+        raise ValueError(f"outputs={outputs!r}; allowed: 'all', 'transmission'")
+    if outputs == "transmission" and config.policies:
+        raise ValueError("outputs='transmission' needs a config without triggered policies (they depend on care)")
     members = member_configs(config, draws)
     population = build_population(config.population)
     _, entropy = _streams(0)  # deterministic: the seed only labels the results, as run()'s default
@@ -390,7 +420,7 @@ def run_batch(
     for i in range(0, len(members), CHUNK):
         part = slice(i, min(i + CHUNK, len(members)))
         tracker, policies, engine_attrs, beta[part] = _batch_loop(
-            config, members[part], population, solver, progress, rec, part
+            config, members[part], population, solver, progress, rec, part, outputs == "all"
         )
     attrs = _attrs(config, population, "seir", entropy, tracker) | engine_attrs
     attrs["batch_draws"] = json.dumps({k: np.asarray(v).tolist() for k, v in draws.items()}, default=str)
@@ -408,8 +438,9 @@ def _batch_loop(
     progress: bool,
     rec: Recorder,
     part: slice,
+    full: bool = True,
 ) -> tuple[IndicatorTracker, PolicyEngine, dict, np.ndarray]:
-    """Run the daily loop of :func:`run` for deterministic members advanced together."""
+    """Run the daily loop of :func:`run` for deterministic members advanced together (to reporting if not ``full``)."""
     k, n_age = len(members), len(population.sizes)
     n_days, start = config.scenario.horizon_days, config.scenario.start_date
     diseases = [build_disease(c, population, contact_multipliers(c, start)) for c in members]
@@ -421,7 +452,8 @@ def _batch_loop(
     )
     reporter = Reporter.ensemble(members, n_days, n_age)
     healths = [build_health_system(c, population.total) for c in members]
-    care = Care.ensemble([c.care for c in members], [c.oxygen for c in members], healths)
+    if full:
+        care = Care.ensemble([c.care for c in members], [c.oxygen for c in members], healths)
     thresholds = threshold_set_of(config)
     tracker = IndicatorTracker(n_days, population.total, thresholds, config.levels, members=k)
     policies = [build_policy_engine(c, n_days, health=h) for c, h in zip(members, healths, strict=True)]
@@ -463,22 +495,26 @@ def _batch_loop(
             n_by_immunity=flows.susceptible,
             contact_multiplier=multipliers,
         )
+        if not full:
+            continue
         prevalence = flows.infectious.reshape(k, -1).sum(axis=1) / population.total
         cared = care.step(day, severe, critical, mild, prevalence=prevalence)
         rec.add(day, part, **cared)
         state = tracker.update_from(day, {"new_reported_cases": reported, **cared})
-        records = []
+        # Python scalars by member, converted once a day rather than member by member.
+        met = {name: v.tolist() for name, v in state["met"].items()}
+        activation = state["activation"].tolist()
+        levels = state["level"].tolist() if state["level"] is not None else None
         for i in active:
-            met = {name: bool(v[i]) for name, v in state["met"].items()}
-            level = int(state["level"][i]) if state["level"] is not None else None
-            policies[i].update(day, {"activation": bool(state["activation"][i]), **met}, level)
-            records.append(policies[i].record(day))
-        rec.add(
-            day,
-            part,
-            **tracker.record(day),
-            **{name: np.array([r[name] for r in records]) for name in (records[0] if records else {})},
-        )
+            states = {"activation": activation[i], **{name: v[i] for name, v in met.items()}}
+            policies[i].update(day, states, levels[i] if levels is not None else None)
+        decided = {}
+        if active:  # as PolicyEngine.record, for all members at once
+            decided = {
+                "policy_in_force": np.array([policies[i].in_force[day] for i in active], dtype=float),
+                "policy_event": np.array([policies[i].event_flags[day] for i in active], dtype=float),
+            }
+        rec.add(day, part, **tracker.record(day), **decided)
     return tracker, policies[0], model.attrs, np.array([d.beta for d in diseases])
 
 

@@ -24,7 +24,7 @@ from .fit import fit
 from .forecast import crossing_probability, forecast
 from .observed import read_observed, weekly_sums
 
-__all__ = ["ALPHAS", "backtest", "score_table", "week_end"]
+__all__ = ["ALPHAS", "backtest", "score_forecast", "score_table", "week_end"]
 
 ALPHAS = np.array([0.02, 0.05, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9])  # 23 quantiles with the median
 CASES_CRITERION = ("cases_7d_per_100k", 450.0)
@@ -132,36 +132,39 @@ def backtest(
             warnings.simplefilter("always", RuntimeWarning)
             post = fit(config, observed, until=cut, progress=progress)
         fc = forecast(post, days=7 * weeks, draws=draws, progress=progress)
-        span = pd.date_range(fit_from, cut + dt.timedelta(days=7 * weeks), freq="D")
-        obs_weekly, n_days = weekly_sums(daily.reindex(span).to_numpy(dtype=float))
-        first = len(pd.date_range(fit_from, cut, freq="D")) // 7  # index of the first forecast week
-        pred = fc["predicted_weekly_reported_cases"].values
-        levels = _levels()
-        for h in range(1, weeks + 1):
-            w = first + h - 1
-            if w >= len(obs_weekly) or n_days[w] < 7:
-                continue  # score complete weeks only
-            y = float(obs_weekly[w])
-            common = {"area": observed.attrs.get("area", ""), "cutoff": cut, "horizon_weeks": h, "observed": y}
-            model_q = np.quantile(pred[:, w], levels)
-            rows.append(
-                {
-                    **common,
-                    "method": "model",
-                    **_scores(y, model_q),
-                    "converged": post.attrs["converged"],
-                    "model_runs": post.attrs["model_runs"],
-                    "wall_seconds": post.attrs["wall_seconds"],
-                    "warnings": len(caught),
-                }
-            )
-            for name, q in _baselines(obs_weekly[:first], h).items():
-                rows.append({**common, "method": name, **_scores(y, q)})
+        fit_info = {k: post.attrs[k] for k in ("converged", "model_runs", "wall_seconds")}
+        rows += score_forecast(fc, observed, weeks, **fit_info, warnings=len(caught))
         if population:
             crossing_rows.append(_crossing_error(fc, daily, cut, weeks, population, observed.attrs.get("area", "")))
     table = pd.DataFrame(rows)
     table.attrs["crossing"] = pd.DataFrame(crossing_rows)
     return table
+
+
+def score_forecast(fc: object, observed: pd.DataFrame, weeks: int = 4, **extra: object) -> list[dict[str, object]]:
+    """Score a forecast's weekly reported cases, and the two baselines at its cutoff, against ``observed``.
+
+    Returns one row per (horizon, method) for the complete observed weeks 1..``weeks`` after the forecast's
+    ``fit_until``; ``extra`` columns are added to the model's rows.
+    """
+    fit_from = dt.date.fromisoformat(fc.attrs["fit_from"])
+    cut = dt.date.fromisoformat(fc.attrs["fit_until"])
+    span = pd.date_range(fit_from, cut + dt.timedelta(days=7 * weeks), freq="D")
+    obs_weekly, n_days = weekly_sums(observed["reported_cases"].reindex(span).to_numpy(dtype=float))
+    first = len(pd.date_range(fit_from, cut, freq="D")) // 7  # index of the first forecast week
+    pred = fc["predicted_weekly_reported_cases"].values
+    levels = _levels()
+    rows: list[dict[str, object]] = []
+    for h in range(1, weeks + 1):
+        w = first + h - 1
+        if w >= len(obs_weekly) or n_days[w] < 7:
+            continue  # score complete weeks only
+        y = float(obs_weekly[w])
+        common = {"area": observed.attrs.get("area", ""), "cutoff": cut, "horizon_weeks": h, "observed": y}
+        rows.append({**common, "method": "model", **_scores(y, np.quantile(pred[:, w], levels)), **extra})
+        for name, q in _baselines(obs_weekly[:first], h).items():
+            rows.append({**common, "method": name, **_scores(y, q)})
+    return rows
 
 
 def _crossing_error(

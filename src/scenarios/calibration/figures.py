@@ -137,15 +137,16 @@ def crossing_probability_figure(fc: xr.Dataset, lang: str = "vi", size: _p.PageS
 def rt_over_time(post: xr.Dataset, draws: int = 400) -> xr.DataArray:
     """Posterior of Rt from the contact changes alone (day-0 Rt x ratios), dims (draw, time)."""
     from .fit import posterior_values
-    from .model import Parameters
+    from .model import Parameters, fit_knots
 
     config = fitted_config(post)
-    params = Parameters.of(config.calibration)
+    knots = fit_knots(config)
+    params = Parameters.of(config.calibration, len(knots))
     values = posterior_values(post, draws)
     start, end = config.scenario.start_date, dt.date.fromisoformat(post.attrs["fit_until"])
     dates = pd.date_range(start, end, freq="D")
     rt = np.repeat(params.get(values, "rt_start"), len(dates), axis=1)
-    for k, d in enumerate(config.calibration.rt_change_dates[: params.n_rt_changes]):
+    for k, d in enumerate(knots):
         rt[:, dates >= pd.Timestamp(d)] *= params.get(values, "rt_change")[:, k : k + 1]
     return xr.DataArray(rt, dims=("draw", "time"), coords={"time": dates}, attrs={"units": "1", "long_name": "Rt"})
 

@@ -20,9 +20,10 @@ import xarray as xr
 
 from ..config import Config, load_config
 from ..config.calibration import Calibration
+from ..population import build_population
 from ..results import output_folder, read_netcdf, write_netcdf
 from .likelihood import expected_series, log_likelihood, needed_variables
-from .model import Parameters, base_config, simulate_draws
+from .model import Parameters, base_config, knot_dates, simulate_draws
 from .observed import check_window, read_observed
 
 __all__ = ["FitProblem", "fit", "fitted_config", "posterior_values", "read_fit", "summary", "write_fit"]
@@ -43,8 +44,9 @@ class FitProblem:
         self.fit_from = max(cal.fit_from or start, start)
         self.fit_until = min(until or cal.fit_until or last, last)
         check_window(observed, cal.series, self.fit_from, self.fit_until)
-        # A change needs a week of data after it to be estimated; later ones are the forecast's business
-        # (Rt and the reporting share are carried forward from the last period).
+        # A fixed change date needs a week of data after it to be estimated; later ones are the forecast's
+        # business (Rt and the reporting share are carried forward from the last period). Regular knots of a
+        # random walk run up to the last date: the prior links the last ones to the data before them.
         known = self.fit_until - dt.timedelta(days=MIN_DAYS_AFTER_CHANGE)
         cal = cal.model_copy(
             update={
@@ -52,9 +54,11 @@ class FitProblem:
                 "ascertainment_change_dates": tuple(d for d in cal.ascertainment_change_dates if d <= known),
             }
         )
+        knots = knot_dates(cal, start, self.fit_until)
         self.calibration = cal
-        self.config = base_config(config.model_copy(update={"calibration": cal}), self.fit_until)
-        self.params = Parameters.of(cal)
+        self.config = base_config(config.model_copy(update={"calibration": cal}), self.fit_until, knots)
+        self.params = Parameters.of(cal, len(knots))
+        self.population = float(build_population(self.config.population).total)
         dates = pd.date_range(start, self.fit_until, freq="D")
         frame = observed.reindex(dates)
         frame.loc[: pd.Timestamp(self.fit_from) - pd.Timedelta(days=1)] = np.nan  # before the window
@@ -81,6 +85,7 @@ class FitProblem:
         ok = np.isfinite(lp) & np.all(np.isfinite(values), axis=1)
         ok &= self.params.get(values, "rt_start")[:, 0] <= 30  # the config's own limits
         ok &= np.all(self.params.get(values, "rt_change") <= 5, axis=1)
+        ok &= self.params.get(values, "initial_infections")[:, 0] <= self.population  # walkers may wander far
         out = np.full(theta.shape[0], -np.inf)
         if ok.any():
             expected, _ = self.expected(values[ok])
@@ -98,35 +103,62 @@ class _Timer:
 
 
 def _optimise(problem: FitProblem, evaluations: int, progress: bool = False) -> np.ndarray:
+    """Return the posterior mode on the transformed scale (L-BFGS-B, at most about ``evaluations`` model runs).
+
+    The gradient is a forward difference whose ``n + 1`` points are one batched model call, so a step costs
+    about as much as one walker set; the deterministic model makes finite differences reliable.
+    """
     from scipy.optimize import minimize
 
     x0 = problem.params.prior_mean.copy()
+    n = len(x0)
     if evaluations == 0:
         return x0
     from tqdm import tqdm
 
     bar = tqdm(total=evaluations, disable=not progress, desc="point estimate", unit="run")
+    h = 1e-4
 
-    def cost(x: np.ndarray) -> float:
-        bar.update()
-        return -float(problem.log_posterior(x[None])[0])
+    def cost(x: np.ndarray) -> tuple[float, np.ndarray]:
+        bar.update(n + 1)
+        lp = problem.log_posterior(np.vstack([x, x + h * np.eye(n)]))
+        if not np.isfinite(lp[0]):
+            return 1e12, -np.sign(x - x0)  # outside the model's limits: back towards the prior
+        grad = np.where(np.isfinite(lp[1:]), (lp[1:] - lp[0]) / h, -1e6)
+        return -float(lp[0]), -grad
 
-    res = minimize(
-        cost,
-        x0,
-        method="Nelder-Mead",
-        # scipy's default simplex steps 5% of each value, and 0.00025 from 0: a log-Rt ratio starting at its
-        # prior median (0) would barely move. Step half a prior sd along each parameter instead.
-        options={
-            "maxfev": evaluations,
-            "xatol": 1e-3,
-            "fatol": 1e-2,
-            "adaptive": True,
-            "initial_simplex": np.vstack([x0, x0 + np.diag(0.5 * problem.params.prior_sd)]),
-        },
-    )
+    res = minimize(cost, x0, jac=True, method="L-BFGS-B", options={"maxfun": max(evaluations // (n + 1), 2)})
     bar.close()
     return res.x
+
+
+def _laplace(problem: FitProblem, mode: np.ndarray) -> np.ndarray:
+    """Covariance of the normal approximation at ``mode``: the inverse Hessian by central differences.
+
+    One batched call of ``2 n^2 + 1`` runs. Walkers start from it, inside the posterior's bulk, so emcee
+    needs far less warm-up than from a small ball. Falls back to a tenth of the prior sd when the Hessian is
+    not positive definite; variances are capped at the prior's.
+    """
+    n, h = len(mode), 1e-3
+    e = h * np.eye(n)
+    points = [mode]
+    for i in range(n):
+        for j in range(n):
+            points += [mode + e[i] + e[j], mode + e[i] - e[j], mode - e[i] + e[j], mode - e[i] - e[j]]
+    lp = problem.log_posterior(np.array(points))
+    f = lp[1:].reshape(n, n, 4)
+    hess = -(f[..., 0] - f[..., 1] - f[..., 2] + f[..., 3]) / (4 * h * h)
+    hess = (hess + hess.T) / 2
+    prior_var = problem.params.prior_sd**2
+    fallback = np.diag((0.1 * problem.params.prior_sd) ** 2)
+    if not np.all(np.isfinite(hess)):
+        return fallback
+    vals, vecs = np.linalg.eigh(hess)
+    if np.any(vals <= 0):
+        return fallback
+    cov = (vecs / vals) @ vecs.T
+    scale = np.sqrt(np.minimum(np.diag(cov), prior_var) / np.diag(cov))
+    return cov * np.outer(scale, scale)
 
 
 def _diagnostics(post: xr.Dataset) -> dict[str, float]:
@@ -190,11 +222,14 @@ def fit(
     best = _optimise(problem, cal.sampler.optimizer_evaluations, progress)
 
     n_par = len(params.names)
-    walkers = cal.sampler.walkers or 2 * n_par + 2
+    walkers = max(cal.sampler.walkers, 2 * n_par + 2)  # emcee's moves need at least twice the parameters
     walkers += walkers % 2
     rng = np.random.default_rng(cal.sampler.seed)
-    start = best + 0.05 * params.prior_sd * rng.standard_normal((walkers, n_par))
-    sampler = emcee.EnsembleSampler(walkers, n_par, problem.log_posterior, vectorize=True)
+    start = rng.multivariate_normal(best, _laplace(problem, best), size=walkers)
+    # Differential-evolution moves mix far better than the default stretch move beyond ~10 parameters (a
+    # random walk on log Rt has one per knot); the mixture is the one emcee's documentation shows.
+    moves = [(emcee.moves.DEMove(), 0.8), (emcee.moves.DESnookerMove(), 0.2)]
+    sampler = emcee.EnsembleSampler(walkers, n_par, problem.log_posterior, vectorize=True, moves=moves)
     sampler.random_state = np.random.RandomState(cal.sampler.seed).get_state()  # emcee's own API wants one
     sampler.run_mcmc(start, cal.sampler.steps, progress=progress)
     chain = sampler.get_chain(discard=cal.sampler.burn)  # (draw, walker, param)

@@ -3,6 +3,10 @@
 Each draw is a full run (indicators, care, oxygen) of the fitted base config extended by ``days``, with the
 reporting share of the last period; observation noise (negative binomial, the fit's dispersion) is added to the
 predicted weekly reported cases. Crossing dates come from :func:`scenarios.crossings` on each draw.
+
+Rt beyond the last date: a random walk on log Rt (``rt_knot_days``) goes on at the same knots, each draw
+taking its own future steps from the step prior, damped towards Rt = 1 by ``rt_damping`` (a damped trend:
+growth slows down instead of persisting for weeks); with fixed change dates Rt is carried forward.
 """
 
 from __future__ import annotations
@@ -15,12 +19,12 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from ..config import apply_overrides
+from ..config import SETTINGS, Config, apply_overrides
 from ..indicators import crossings
 from ..results import output_folder, write_netcdf
 from .fit import fitted_config, posterior_values
 from .likelihood import expected_series
-from .model import Parameters, simulate_draws
+from .model import FIT_PREFIX, Parameters, fit_knots, simulate_draws
 from .observed import weekly_sums
 
 __all__ = ["crossing_probability", "forecast", "forecast_quantiles", "write_forecast"]
@@ -75,11 +79,14 @@ def forecast(
         ``forecast_from`` (first forecast date).
     """
     base = fitted_config(post)
-    params = Parameters.of(base.calibration)
+    knots = fit_knots(base)
+    params = Parameters.of(base.calibration, len(knots))
     values = posterior_values(post, draws, seed)
     until = dt.date.fromisoformat(post.attrs["fit_until"])
     config = apply_overrides(base, {"scenario.horizon_days": base.scenario.horizon_days + days}, where="forecast")
+    config, future = _future_knots(config, knots, until + dt.timedelta(days=days))
     overrides = params.draws(config, values)
+    overrides.update(_future_steps(config, params, values, len(future), np.random.default_rng([seed, 1])))
     if params.n_ascertainment:
         # Reported cases beyond the data (and the case indicators) use the last period's reporting share.
         overrides["reporting.ascertainment"] = params.get(values, "ascertainment")[:, -1]
@@ -119,6 +126,39 @@ def forecast(
         }
     )
     return ds
+
+
+def _future_knots(config: Config, knots: tuple[dt.date, ...], end: dt.date) -> tuple[Config, list[dt.date]]:
+    """Add the random walk's knots after the fit, up to ``end``, as fit interventions (none for fixed dates)."""
+    step = config.calibration.rt_knot_days if config.calibration else 0
+    if not step:
+        return config, []
+    last = knots[-1] if knots else config.scenario.start_date
+    future = []
+    while last + dt.timedelta(days=step) <= end:
+        last += dt.timedelta(days=step)
+        future.append(last)
+    added = [{"name": f"{FIT_PREFIX}{d.isoformat()}", "start_date": d, **dict.fromkeys(SETTINGS, 1.0)} for d in future]
+    dumped = [iv.model_dump() for iv in config.interventions]
+    return apply_overrides(config, {"interventions": dumped + added}, where="forecast"), future
+
+
+def _future_steps(
+    config: Config, params: Parameters, values: np.ndarray, n: int, rng: np.random.Generator
+) -> dict[str, np.ndarray]:
+    """Rt ratios at ``n`` future knots per draw: log Rt_next = damping x log Rt + a step from the prior."""
+    if not n:
+        return {}
+    cal = config.calibration
+    log_rt = np.log(params.get(values, "rt_start")[:, 0]) + np.log(params.get(values, "rt_change")).sum(axis=1)
+    first = [i for i, iv in enumerate(config.interventions) if iv.name.startswith(FIT_PREFIX)][params.n_rt_changes]
+    out = {}
+    for j in range(n):
+        new = cal.rt_damping * log_rt + cal.priors.rt_step.sd * rng.standard_normal(len(log_rt))
+        for s in SETTINGS:
+            out[f"interventions.{first + j}.{s}"] = np.exp(new - log_rt)
+        log_rt = new
+    return out
 
 
 def forecast_quantiles(fc: xr.Dataset, quantiles: tuple[float, ...] = QUANTILES) -> xr.Dataset:

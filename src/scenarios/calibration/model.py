@@ -1,7 +1,8 @@
 """Estimated parameters as numbers on one fixed base config, and every model evaluation of a fit.
 
-A draw changes only numbers: Rt on day 0, the Rt ratio at each fixed change date (date-bounded contact
-multipliers on all settings, so the agent-based engine runs the same draws) and the initial infections.
+A draw changes only numbers: Rt on day 0, the Rt ratio at each knot (regular knots of a random walk on log
+Rt, or fixed change dates; date-bounded contact multipliers on all settings, so the agent-based engine runs
+the same draws) and the initial infections.
 Ascertainment, dispersion and severity scaling act in the observation model, without re-running.
 """
 
@@ -19,24 +20,40 @@ from .. import simulate
 from ..config import SETTINGS, Config, apply_overrides
 from ..config.calibration import Calibration, Prior
 
-__all__ = ["Parameters", "base_config", "simulate_draws"]
+__all__ = ["Parameters", "base_config", "fit_knots", "knot_dates", "simulate_draws"]
 
 FIT_PREFIX = "fit: Rt change from "
 
 
-def base_config(config: Config, end: dt.date) -> Config:
-    """Return the fixed config every draw starts from: runs to ``end``, one open-ended multiplier per Rt change date.
+def knot_dates(cal: Calibration, start: dt.date, until: dt.date) -> tuple[dt.date, ...]:
+    """Dates after ``start`` up to ``until`` from which Rt may take a new value.
 
-    Triggered policies are dropped: the observed data already carry the responses that were taken.
+    Regular knots every ``rt_knot_days`` from ``start`` (the last ones, with little data after them, are
+    identified mostly by the random walk's prior), else the ``rt_change_dates`` in that span.
+    """
+    if cal.rt_knot_days:
+        n = (until - start).days // cal.rt_knot_days
+        return tuple(start + dt.timedelta(days=cal.rt_knot_days * k) for k in range(1, n + 1))
+    return tuple(d for d in cal.rt_change_dates if start < d <= until)
+
+
+def fit_knots(config: Config) -> tuple[dt.date, ...]:
+    """Return the knot dates of a fitted base config (its fit interventions, in order)."""
+    return tuple(iv.start_date for iv in config.interventions if iv.name.startswith(FIT_PREFIX))
+
+
+def base_config(config: Config, end: dt.date, knots: Sequence[dt.date] | None = None) -> Config:
+    """Return the fixed config every draw starts from: runs to ``end``, one open-ended multiplier per Rt knot.
+
+    ``knots`` default to the ``rt_change_dates`` of the ``[calibration]`` section. Triggered policies are
+    dropped: the observed data already carry the responses that were taken.
     """
     cal = config.calibration or Calibration()
+    knots = cal.rt_change_dates if knots is None else knots
     res = config.variants.resident
     rt = res.rt_start if res.rt_start is not None else res.r0
     kept = [iv.model_dump() for iv in config.interventions if not iv.name.startswith(FIT_PREFIX)]
-    added = [
-        {"name": f"{FIT_PREFIX}{d.isoformat()}", "start_date": d, **dict.fromkeys(SETTINGS, 1.0)}
-        for d in cal.rt_change_dates
-    ]
+    added = [{"name": f"{FIT_PREFIX}{d.isoformat()}", "start_date": d, **dict.fromkeys(SETTINGS, 1.0)} for d in knots]
     return apply_overrides(
         config,
         {
@@ -61,7 +78,8 @@ class Parameters:
     """The estimated parameters of a fit, their transforms and priors.
 
     Sampling runs on the transformed scale (log for positive values, logit for fractions); ``natural``
-    maps back. Names: ``rt_start``, ``rt_change_1..``, ``initial_infections``, ``ascertainment_1..``,
+    maps back. Names: ``rt_start``, ``rt_change_1..`` (Rt ratio at each knot), ``initial_infections``,
+    ``ascertainment_1..``,
     ``dispersion_<series>``, and ``severity_scale`` when a series other than reported cases is fitted.
     """
 
@@ -74,11 +92,13 @@ class Parameters:
     n_ascertainment: int
 
     @classmethod
-    def of(cls, cal: Calibration) -> Parameters:
-        """Parameters estimated under a ``[calibration]`` section."""
+    def of(cls, cal: Calibration, n_knots: int | None = None) -> Parameters:
+        """Parameters estimated under a ``[calibration]`` section with ``n_knots`` Rt knots (default: change dates)."""
         p = cal.priors
+        n_knots = len(cal.rt_change_dates) if n_knots is None else n_knots
+        step = p.rt_step if cal.rt_knot_days else p.rt_change
         rows: list[tuple[str, str, Prior]] = [("rt_start", "log", p.rt_start)]
-        rows += [(f"rt_change_{k + 1}", "log", p.rt_change) for k in range(len(cal.rt_change_dates))]
+        rows += [(f"rt_change_{k + 1}", "log", step) for k in range(n_knots)]
         rows += [("initial_infections", "log", p.initial_infections)]
         n_asc = len(cal.ascertainment_change_dates) + 1 if "reported_cases" in cal.series else 0
         rows += [(f"ascertainment_{k + 1}", "logit", p.ascertainment) for k in range(n_asc)]
@@ -87,9 +107,7 @@ class Parameters:
             rows += [("severity_scale", "log", p.severity_scale)]
         names, transforms, priors = zip(*rows, strict=True)
         mean = np.array([_forward(pr.median, t) for _, t, pr in rows])
-        return cls(
-            names, transforms, mean, np.array([pr.sd for pr in priors]), cal.series, len(cal.rt_change_dates), n_asc
-        )
+        return cls(names, transforms, mean, np.array([pr.sd for pr in priors]), cal.series, n_knots, n_asc)
 
     def natural(self, theta: np.ndarray) -> np.ndarray:
         """Map transformed values (..., n_params) to the natural scale."""
@@ -187,7 +205,9 @@ def simulate_draws(
     k = len(next(iter(draws.values())))
     batch = getattr(simulate, "run_batch", None)
     if batch is not None and engine == "seir":
-        ds = batch(config, draws, dim="draw", progress=progress)
+        # A fit on reported cases needs only transmission and reporting: stop there (several times cheaper).
+        cheap = variables is not None and set(variables) <= set(simulate.TRANSMISSION_VARIABLES) and not config.policies
+        ds = batch(config, draws, dim="draw", progress=progress, outputs="transmission" if cheap else "all")
     else:
         from tqdm import tqdm
 

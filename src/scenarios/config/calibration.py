@@ -39,6 +39,13 @@ class Priors(StrictModel):
         description="Ratio of Rt after each change date to before it (sd on the log scale, a random walk "
         "on log Rt); units 1. Source: assumption, lockdowns changed Rt by up to ~x0.5 within weeks.",
     )
+    rt_step: Prior = Field(
+        Prior(median=1.0, sd=0.2),
+        description="Ratio of Rt at each regular knot to the knot before (``rt_knot_days``; sd on the log "
+        "scale: the step of a random walk on log Rt); units 1. Source: epidemia's random-walk default "
+        "(half-normal scale 0.2 on the sd of weekly increments; Scott et al. 2020, Unwin et al. 2020): "
+        "Rt moves by about 20% a week without a policy change.",
+    )
     initial_infections: Prior = Field(
         Prior(median=100.0, sd=2.0),
         description="People infected on the first day (log scale); units people. Source: weakly informative.",
@@ -67,7 +74,7 @@ class Sampler(StrictModel):
         0,
         units="1",
         source="emcee docs: at least twice the parameters",
-        description="Walkers; 0 = 2 x params + 2.",
+        description="Walkers; at least (and 0 =) 2 x params + 2.",
         ge=0,
     )
     steps: int = param(
@@ -77,10 +84,11 @@ class Sampler(StrictModel):
         50, units="1", source="assumption", description="Steps discarded as warm-up; at most half of steps.", ge=0
     )
     optimizer_evaluations: int = param(
-        300,
+        2000,
         units="1",
-        source="assumption",
-        description="Most model runs for the point estimate (scipy.optimize, Nelder-Mead).",
+        source="assumption: about 100 L-BFGS steps of a 20-parameter fit",
+        description="Most model runs for the point estimate (scipy.optimize, L-BFGS-B; a gradient costs "
+        "parameters + 1 runs in one batched call).",
         ge=0,
     )
     seed: int = param(0, units="1", source="user", description="Seed of the sampler's walkers.", ge=0)
@@ -93,10 +101,13 @@ class Sampler(StrictModel):
 
 
 class Calibration(StrictModel):
-    """Fit the config to observed series: piecewise-constant Rt, ascertainment by period, NB observations.
+    """Fit the config to observed series: Rt by knots, ascertainment by period, NB observations.
 
-    Rt is constant between ``rt_change_dates`` (realised as date-bounded contact multipliers on all settings,
-    so both engines run the same posterior draws); the ascertainment changes at ``ascertainment_change_dates``.
+    Rt is constant between knots (realised as date-bounded contact multipliers on all settings, so both
+    engines run the same posterior draws): either a random walk on log Rt at regular knots every
+    ``rt_knot_days`` from the start up to the last fitted date (continued, damped by ``rt_damping``, in the
+    forecast), or user-given ``rt_change_dates`` (Rt carried forward in the forecast). The ascertainment
+    changes at ``ascertainment_change_dates``.
     Counts are compared as weekly sums (the honest answer to batched reporting), censuses by date.
     """
 
@@ -119,6 +130,23 @@ class Calibration(StrictModel):
         source="user (e.g. the dates of Directive 16 lockdowns)",
         description="Dates from which Rt may take a new value (piecewise-constant Rt).",
     )
+    rt_knot_days: int = param(
+        0,
+        units="days",
+        source="user; 7 in the shipped 2021 configs (weekly knots, the common choice, e.g. epidemia, EpiNow2)",
+        description="Days between knots of a random walk on log Rt (0 = use rt_change_dates instead).",
+        ge=0,
+    )
+    rt_damping: float = param(
+        1.0,
+        units="1 per knot",
+        source="user; 0.8 in the shipped 2021 configs, chosen on Tien Giang and Tay Ninh, never on the "
+        "scored provinces (docs/calibration.md)",
+        description="Forecast of a random walk: log Rt at each future knot is this share of the one before, "
+        "plus a step of the rt_step prior (1 = undamped; < 1 brings Rt towards 1, a damped trend).",
+        gt=0,
+        le=1,
+    )
     ascertainment_change_dates: tuple[dt.date, ...] = param(
         (),
         units="date",
@@ -137,6 +165,8 @@ class Calibration(StrictModel):
             dates = getattr(self, name)
             if list(dates) != sorted(set(dates)):
                 raise ValueError(f"{name} must be increasing, without repeats")
+        if self.rt_knot_days and self.rt_change_dates:
+            raise ValueError("give rt_knot_days (regular knots) or rt_change_dates, not both")
         if self.fit_from and self.fit_until and self.fit_until < self.fit_from:
             raise ValueError(f"fit_until {self.fit_until} is before fit_from {self.fit_from}")
         return self

@@ -1,0 +1,76 @@
+"""Choose the forecast's damping of log Rt (``rt_damping``) on provinces that the back-test does not score.
+
+Fits Tiền Giang and Tây Ninh (pre-2025 provinces, 2021 Delta wave) at the back-test's cutoffs with the
+back-test's config and sampler, forecasts each fit with several dampings (the fit does not depend on it) and
+scores weekly reported cases 1-4 weeks ahead (mean WIS). The four scored provinces are never used here.
+
+    python benchmarks/tune_damping_2021.py [PROVINCE ...]   # adds to benchmarks/results/damping_*.csv
+    python benchmarks/tune_damping_2021.py --table          # mean WIS by damping
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import warnings
+from pathlib import Path
+
+import pandas as pd
+
+from scenarios.calibration import read_observed, shipped_observed
+from scenarios.calibration.backtest import score_forecast, week_end
+from scenarios.calibration.fit import fit
+from scenarios.calibration.forecast import forecast
+from scenarios.config import load_config
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from backtest_delta_2021 import CUTOFFS, DRAWS, OUT, ROOT, SAMPLER  # noqa: E402
+
+TUNING = {  # portal name -> 2019 census population (GSO, recalled), pre-2025 province
+    "Tien Giang": 1764185,
+    "Tay Ninh": 1169165,
+}
+DAMPINGS = (1.0, 0.9, 0.8, 0.65, 0.5)
+
+
+def run(area: str) -> None:
+    """Fit ``area`` at each cutoff and score the forecasts of every damping."""
+    config = load_config(
+        ROOT / "configs" / "ho_chi_minh_2021_delta.toml",
+        {
+            **SAMPLER,
+            "population.total": TUNING[area],
+            "population.name": area,
+            "calibration.priors.initial_infections.median": 30,
+        },
+    )
+    observed = read_observed(shipped_observed(), area)
+    path = OUT / f"damping_{area.lower().replace(' ', '_')}.csv"
+    for cutoff in CUTOFFS:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            post = fit(config, observed, until=week_end(cutoff, config.scenario.start_date))
+        for damping in DAMPINGS:
+            cfg = json.loads(post.attrs["config_json"])
+            cfg["calibration"]["rt_damping"] = damping
+            fc = forecast(post.assign_attrs(config_json=json.dumps(cfg)), days=28, draws=DRAWS)
+            rows = pd.DataFrame(score_forecast(fc, observed, 4, damping=damping, converged=post.attrs["converged"]))
+            rows.to_csv(path, mode="a", header=not path.exists(), index=False, float_format="%.6g")
+        print(area, cutoff, flush=True)
+
+
+def table() -> pd.DataFrame:
+    """Mean WIS of the model by damping (and of the baselines), over tuning provinces, cutoffs, horizons."""
+    rows = pd.concat([pd.read_csv(p) for p in sorted(OUT.glob("damping_*.csv"))], ignore_index=True)
+    model = rows[rows["method"] == "model"].groupby("damping")[["wis", "cover_50", "cover_90"]].mean()
+    base = rows[rows["method"] != "model"].drop_duplicates(["area", "cutoff", "horizon_weeks", "method"])
+    return pd.concat([model, base.groupby("method")[["wis", "cover_50", "cover_90"]].mean()])
+
+
+if __name__ == "__main__":
+    args = sys.argv[1:]
+    if args == ["--table"]:
+        print(table().round(3).to_string())
+    else:
+        for area in args or list(TUNING):
+            run(area)
