@@ -33,9 +33,9 @@ PROVINCES = {
 }
 CUTOFFS = [dt.date(2021, 7, 12), dt.date(2021, 7, 26), dt.date(2021, 8, 9), dt.date(2021, 8, 23)]
 SAMPLER = {
-    "calibration.sampler.steps": 400,
-    "calibration.sampler.burn": 200,
-    "calibration.sampler.optimizer_evaluations": 2000,
+    "calibration.sampler.steps": 120,
+    "calibration.sampler.burn": 60,
+    "calibration.sampler.optimizer_evaluations": 600,
 }
 DRAWS = 100
 COLUMNS = ["province", "cutoff", "observed_first", "already_crossed", "p_cross_in_horizon", "predicted_median"]
