@@ -4,6 +4,7 @@ Usage::
 
     python benchmarks/seir_speed.py                   # An Giang new variant, 180 days, 1,000 draws
     python benchmarks/seir_speed.py --draws 200 --repeat 3
+    python benchmarks/seir_speed.py --baseline /tmp/old/src   # also an older tree, same invocation
 
 Each measurement runs in its own subprocess on one thread (``NUMBA_NUM_THREADS``, ``OMP_NUM_THREADS``,
 ``OPENBLAS_NUM_THREADS`` = 1), after a warm-up call (numba compiles once and caches on disk), and reports CPU
@@ -100,23 +101,26 @@ _AGES = textwrap.dedent("""
                 susc=np.ones((members, nv, ns)), contacts=np.repeat(c[None], members, 0), n_inv=1 / sizes,
                 rates=np.tile([2 / 4.6, 2 / 2.1, 1.0], (members, 1)), wanes=np.full((members, ns), 1 / 180),
                 recovered_to=np.array([3, 4]))
-    def day(state):
-        return kern.rk45_days(state, 1e-9 * sizes.sum() / n, 1e-8, *_TABLEAU, args["dims"], args["beta"],
+    def day(state, steps):
+        return kern.rk45_days(state, steps, 1e-9 * sizes.sum() / n, 1e-8, *_TABLEAU, args["dims"], args["beta"],
                               args["susc"], args["contacts"], args["n_inv"], args["rates"], args["wanes"],
                               args["recovered_to"])
-    day(y.copy())
+    day(y.copy(), np.zeros(members))
+    steps = np.zeros(members)  # each day starts with the step the previous one proposed, as the engine
     c0 = time.process_time()
     nfev = 0
     for _ in range(days):
-        nfev += day(y).mean()
+        nfev += day(y, steps).mean()
     cpu = time.process_time() - c0
     print(json.dumps({"na": na, "n_state": n, "us_per_member_day": cpu / members / days * 1e6,
                       "rhs_per_day": nfev / days}))
 """)
 
 
-def _sub(code: str, *args: str) -> dict:
+def _sub(code: str, *args: str, src: str | None = None) -> dict:
     env = {**os.environ, **ONE_THREAD}
+    if src:  # another source tree of scenarios (e.g. a release, from `git archive`) ahead of the installed one
+        env["PYTHONPATH"] = os.pathsep.join(filter(None, [src, env.get("PYTHONPATH")]))
     out = subprocess.run(
         [sys.executable, "-c", code, *args], capture_output=True, text=True, env=env, cwd=ROOT, check=False
     )
@@ -136,6 +140,12 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--days", type=int, default=180)
     ap.add_argument("--draws", type=int, default=1000)
     ap.add_argument("--repeat", type=int, default=5, help="single runs timed per path")
+    ap.add_argument(
+        "--baseline",
+        metavar="SRC",
+        help="also time the compiled and batched paths of another source tree (its `src` folder, e.g. "
+        "`git archive COMMIT src | tar -x -C /tmp/old` gives /tmp/old/src), in the same invocation",
+    )
     a = ap.parse_args(argv)
 
     loads = [_load()]
@@ -144,6 +154,11 @@ def main(argv: list[str] | None = None) -> None:
         ("compiled", _sub(_SINGLE, a.config, str(a.days), "compiled", str(a.repeat))),
         (f"batched {a.draws}", _sub(_BATCH, a.config, str(a.days), str(a.draws))),
     ]
+    if a.baseline:
+        rows += [
+            ("compiled, baseline", _sub(_SINGLE, a.config, str(a.days), "compiled", str(a.repeat), src=a.baseline)),
+            (f"batched {a.draws}, baseline", _sub(_BATCH, a.config, str(a.days), str(a.draws), src=a.baseline)),
+        ]
     loads.append(_load())
     ref = rows[0][1]["runs"] / rows[0][1]["cpu"]
     print(f"config {Path(a.config).name}, {a.days} days, one thread; load average (1 min) {' -> '.join(loads)}")

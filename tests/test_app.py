@@ -33,6 +33,14 @@ def test_each_page_field_shows_units_and_source_from_the_schema(key):
     assert m["description"] == info.description
 
 
+@pytest.mark.parametrize("key", list(fields.FIELDS))
+def test_each_page_field_explains_itself_in_both_languages(key):
+    f = fields.FIELDS[key]
+    assert f.help("en") == fields.meta(key)["description"]
+    vietnamese = set("ăâđêôơưạảấầẩẫậắằẳẵặẹẻẽếềểễệỉịọỏốồổỗộớờởỡợụủứừửữựỳỵỷỹáàãéèíìóòõúùý")
+    assert f.help("vi") != f.help("en") and vietnamese & set(f.help("vi").lower())
+
+
 def test_allowed_range_follows_the_field_constraints():
     assert fields.allowed("capacity.icu_staffed_share") == "0 ≤ x ≤ 1"
     assert fields.allowed("scenario.horizon_days") == "1 ≤ x ≤ 3650"

@@ -22,6 +22,7 @@ sync_api = pytest.importorskip(
 
 import scenarios  # noqa: E402
 from scenarios import plots  # noqa: E402
+from scenarios.app import fields  # noqa: E402
 from scenarios.app.whatif import TEMPLATE  # noqa: E402
 from scenarios.cli import main  # noqa: E402
 
@@ -119,6 +120,7 @@ def test_province_capacity_run_download(page, server, tmp_path):
     _settle(pg)
     pg.get_by_text("8.").filter(has_text="WorldPop").wait_for()  # the population line of Hà Nội (8.x million)
     _type_into(pg, "Giường hồi sức tích cực (ICU, tầng 3)", "800")
+    pg.get_by_text(fields.FIELDS["capacity.beds_icu"].help_vi).wait_for()  # help in the page's language
 
     pg.get_by_role("button", name="Chạy", exact=True).click()
     shown = pg.locator("#activation-date")

@@ -357,3 +357,24 @@ def test_a_duration_given_by_its_mean_alone_is_erlang_2():
     days = 1 + np.arange(len(k))
     assert k @ days == pytest.approx(12, rel=1e-9)
     assert np.sqrt(k @ days**2 - (k @ days) ** 2) == pytest.approx(np.sqrt(12**2 / 2 + 1 / 6), rel=1e-3)
+
+
+@pytest.mark.parametrize("per_member", [False, True], ids=["shared kernel", "kernel per member"])
+def test_compiled_spread_equals_numpy(monkeypatch, per_member) -> None:
+    """The compiled deterministic buffer update gives the numpy one's numbers exactly, across the ring's end."""
+    from scenarios import care as care_module
+
+    rng = np.random.default_rng(3)
+    people = rng.uniform(0, 50, (3, 9))
+    people[1, 4] = 0.0
+    kernel = rng.dirichlet(np.ones(7), 3 if per_member else None)
+    out = []
+    for compiled in (True, False):
+        monkeypatch.setattr(care_module, "COMPILED", compiled)
+        buf = care_module._Buffer(3, 2, 10, None)
+        for day in range(14):  # wraps around the ring
+            buf.add(day % 2, people * (day + 1), kernel)
+            buf.pop()
+        out.append(buf.n.copy())
+    assert out[0].sum() > 0
+    np.testing.assert_array_equal(out[0], out[1])

@@ -28,6 +28,7 @@ from .config.health import Capacity, Oxygen, SurgeStep
 __all__ = [
     "M3_PER_DAY_PER_L_PER_MIN",
     "CapacityDay",
+    "Capacities",
     "HealthSystem",
     "build_health_system",
     "cylinder_m3",
@@ -192,6 +193,52 @@ class HealthSystem:
             oxygen_supply_m3_per_day=oxygen,
             staff_absence=absence,
         )
+
+
+class Capacities:
+    """:meth:`HealthSystem.on` of many health systems (members of a batch) at once, as arrays by member.
+
+    Members with a surge step in service on the day are asked one by one; the others (most members, most
+    days) are computed together with the same arithmetic, so the numbers are those of ``on`` exactly.
+
+    Examples
+    --------
+    >>> import datetime as dt
+    >>> from scenarios.config.health import Capacity, Oxygen
+    >>> hs = [HealthSystem(Capacity(beds_oxygen=b, beds_icu=10), Oxygen(), 1e5, dt.date(2027, 1, 1)) for b in (50, 80)]
+    >>> Capacities(hs).on(0, np.array([0.0, 0.01]))["beds_oxygen"].tolist() == [h.on(0).beds_oxygen for h in hs]
+    True
+    """
+
+    def __init__(self, systems: list[HealthSystem]):
+        self.systems = systems
+        col = lambda f: np.array([f(h) for h in systems], dtype=float)  # noqa: E731
+        self._beds_oxygen = col(lambda h: h._beds_oxygen)
+        self._beds_icu = col(lambda h: h._beds_icu)
+        self._oxygen = col(lambda h: h._oxygen)
+        self._keep_oxygen = col(lambda h: 1 - h.config.non_covid_share_oxygen)
+        self._keep_icu = col(lambda h: 1 - h.config.non_covid_share_icu)
+        self._staffed = col(lambda h: h.config.icu_staffed_share)
+        self._absence_max = col(lambda h: h.config.staff_absence_max)
+        self._absence_slope = col(lambda h: h.config.staff_absence_per_prevalence)
+
+    def on(self, day: int, prevalence: np.ndarray) -> dict[str, np.ndarray]:
+        """Return the fields of :class:`CapacityDay` on ``day``, each an array by member."""
+        beds_icu = self._beds_icu * self._keep_icu
+        absence = np.minimum(self._absence_max, self._absence_slope * np.maximum(prevalence, 0.0))
+        out = {
+            "beds_oxygen": self._beds_oxygen * self._keep_oxygen,
+            "beds_icu": beds_icu,
+            "icu_staffed": beds_icu * self._staffed * (1 - absence),
+            "oxygen_supply_m3_per_day": self._oxygen.copy(),
+            "staff_absence": absence,
+        }
+        for m, h in enumerate(self.systems):
+            if h._activated and h.in_service(day):  # surge capacity: the member's own arithmetic
+                one = h.on(day, float(prevalence[m]))
+                for name in out:
+                    out[name][m] = getattr(one, name)
+        return out
 
 
 def build_health_system(config, population_total: float) -> HealthSystem:

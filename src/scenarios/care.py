@@ -47,7 +47,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .capacity import CapacityDay, HealthSystem, build_health_system, cylinder_m3, m3_per_day
+from ._numba import COMPILED, njit
+from .capacity import Capacities, HealthSystem, build_health_system, cylinder_m3, m3_per_day
 from .config import N_AGE, Config
 from .config.health import Care as CareConfig
 from .config.health import Duration, Oxygen
@@ -114,11 +115,14 @@ class _Buffer:
         """
         if not people.any():
             return
+        self.stock[:, kind] += people  # kernels are distributions: everyone scheduled is in the stock
+        if self.rng is None and COMPILED:  # the same sums, without the (member, age, day) temporary
+            _spread(self.n, kind, people, kernel if kernel.ndim == 2 else kernel[None], self.pos)
+            return
         if self.rng is None:
             sched = people[:, :, None] * (kernel[:, None, :] if kernel.ndim == 2 else kernel)
         else:
             sched = self.rng.multinomial(people, kernel[0] if kernel.ndim == 2 else kernel)
-        self.stock[:, kind] += people  # kernels are distributions: everyone scheduled is in the stock
         size, length = self.n.shape[-1], sched.shape[-1]
         first = min(length, size - self.pos)
         self.n[:, kind, :, self.pos : self.pos + first] += sched[..., :first]
@@ -149,6 +153,27 @@ class _Buffer:
             out[picked] = taken.sum(axis=-1)
             self.stock[picked] -= out[picked]
         return out
+
+
+@njit(cache=True)
+def _spread(n: np.ndarray, kind: int, people: np.ndarray, kernel: np.ndarray, pos: int) -> None:
+    """``n[m, kind, a, (pos + j) % days] += people[m, a] * kernel[m, j]`` (one kernel row for all when it has one).
+
+    What :meth:`_Buffer.add` does with numpy in the deterministic mode, element for element, in one pass.
+    """
+    size, length = n.shape[-1], kernel.shape[-1]
+    first = min(length, size - pos)
+    for m in range(people.shape[0]):
+        k = kernel[m if kernel.shape[0] > 1 else 0]
+        for a in range(people.shape[1]):
+            p = people[m, a]
+            if p == 0:
+                continue
+            row = n[m, kind, a]
+            for j in range(first):
+                row[pos + j] += p * k[j]
+            for j in range(first, length):
+                row[j - first] += p * k[j]
 
 
 def _choose(
@@ -285,6 +310,7 @@ class Care:
     ) -> None:
         self.config, self.oxygen, self.capacity, self.rng = cares[0], oxygens[0], capacities[0], rng
         self.capacities = capacities
+        self._by_member = Capacities(capacities)
         built: dict[CareConfig, _Kernels] = {}  # members that share a care section share its kernels
         each = [built.setdefault(c, _Kernels.build(c)) if c not in built else built[c] for c in cares]
         self.kernels = each[0] if len(built) == 1 else _Kernels.stack(each)
@@ -404,8 +430,7 @@ class Care:
         self._enter(buf, displaced[:, LIVE], extra, live, die, known_dead=displaced[:, DIE])
 
     def _capacity(self, day: int, prevalence: np.ndarray) -> dict[str, np.ndarray]:
-        days = [hs.on(day, float(p)) for hs, p in zip(self.capacities, prevalence, strict=True)]
-        return {f: np.array([getattr(c, f) for c in days]) for f in CapacityDay.__dataclass_fields__}
+        return self._by_member.on(day, np.asarray(prevalence, dtype=float))
 
     # -- the day -------------------------------------------------------------------------------------
     def step(

@@ -23,6 +23,7 @@ interventions of day 0), as the config asks.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -304,8 +305,13 @@ def day_kernel(duration: Duration, minimum: int = 0, tail: float = 1e-12, max_da
     >>> day_kernel(Duration(mean_days=2.25, sd_days=0)).tolist()
     [0.0, 0.0, 0.75, 0.25]
     """
-    mean = max(duration.mean_days - minimum, 0.0)
-    sd = duration.sd
+    return _day_kernel(float(duration.mean_days), float(duration.sd), minimum, tail, max_days).copy()
+
+
+@functools.lru_cache(maxsize=1024)
+def _day_kernel(mean_days: float, sd: float, minimum: int, tail: float, max_days: int) -> np.ndarray:
+    """:func:`day_kernel` by value, cached: a run asks for the same dozen kernels, each costing scipy calls."""
+    mean = max(mean_days - minimum, 0.0)
     # Below these a gamma is a point mass to within rounding (and its shape would overflow).
     if mean < 1e-9 or sd < 1e-6 * mean:
         lo = int(np.floor(mean))

@@ -75,6 +75,11 @@ class _Episode:
 class _State:
     policy: Policy
     episodes: list[_Episode] = field(default_factory=list)
+    # Read from the policy once (asked every day): the trigger's level, or None.
+    level: int | None = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.level = self.policy.trigger_level
 
 
 class PolicyEngine:
@@ -114,6 +119,10 @@ class PolicyEngine:
         self.n_days = n_days
         self._infectious = infectious  # mean infectious days and Erlang stages, for isolation
         self._states = [_State(p) for p in policies]
+        # Contact multipliers of each ``contacts`` policy, isolation included (fixed for the run).
+        self._multipliers = {
+            i: p.multipliers_with_isolation(*infectious) for i, p in enumerate(policies) if p.action == "contacts"
+        }
         self._activate = activate
         for i, p in enumerate(policies):
             if p.action != "surge":
@@ -165,9 +174,9 @@ class PolicyEngine:
     def contact_multipliers(self, day: int) -> dict[str, float]:
         """Product of the multipliers of the ``contacts`` policies in force on ``day``, by setting."""
         out = dict.fromkeys(SETTINGS, 1.0)
-        for s in self._states:
-            if s.policy.action == "contacts" and self._active(s, day):
-                for k, v in s.policy.multipliers_with_isolation(*self._infectious).items():
+        for i, m in self._multipliers.items():
+            if self._active(self._states[i], day):
+                for k, v in m.items():
                     out[k] *= v
         return out
 
@@ -211,14 +220,12 @@ class PolicyEngine:
         decided: list[PolicyEvent] = []
         for i, s in enumerate(self._states):
             p = s.policy
-            if p.trigger_level is not None:
-                holds = level is not None and level >= p.trigger_level
-                what = f"level {level} (>= {p.trigger_level})" if holds else f"level {level}"
+            if s.level is not None:
+                holds = level is not None and level >= s.level
             else:
                 if p.trigger not in states:
                     raise KeyError(f"policy {p.name!r}: no state for trigger {p.trigger!r}; have {', '.join(states)}")
                 holds = bool(states[p.trigger])
-                what = f"{p.trigger} {'met' if holds else 'not met'}"
             if self._active(s, day):
                 self.in_force[day, i] = 1
             ep = s.episodes[-1] if s.episodes else None
@@ -242,6 +249,7 @@ class PolicyEngine:
                 start = day + p.delay_days
                 end = start + p.duration_days if p.duration_days is not None else None
                 s.episodes.append(_Episode(day, start, end))
+                what = f"level {level} (>= {s.level})" if s.level is not None else f"{p.trigger} met"
                 decided.append(self._emit(day, i, "triggered", f"{what} on day {day}"))
                 self._emit(start, i, "in_force", f"triggered on day {day}, delay {p.delay_days} days")
                 if end is not None:

@@ -452,16 +452,19 @@ class Recorder:
 
         In a batch, ``members`` says which members the values (leading axis) belong to.
         """
+        single = self.ensemble is None
         for name, value in values.items():
-            if name not in VARIABLES:
-                raise KeyError(f"{name!r} is not declared in results.VARIABLES")
-            if self.ensemble is None:
-                self._data.setdefault(name, [None] * self.n_days)[day] = np.asarray(value, dtype=float)
-                continue
-            value = np.asarray(value, dtype=float)
-            if name not in self._data:  # (member, time, ...): each member's series contiguous
-                self._data[name] = np.full((self.ensemble[1], self.n_days, *value.shape[1:]), np.nan)
-            self._data[name][members, day] = value
+            store = self._data.get(name)
+            if store is None:  # (member, time, ...) or (time, ...), allocated once: each series contiguous
+                if name not in VARIABLES:
+                    raise KeyError(f"{name!r} is not declared in results.VARIABLES")
+                shape = np.shape(value)
+                shape = (self.n_days, *shape) if single else (self.ensemble[1], self.n_days, *shape[1:])
+                store = self._data[name] = np.full(shape, np.nan)
+            if single:
+                store[day] = value
+            else:
+                store[members, day] = value
 
     def dataset(self, attrs: Mapping[str, Any], static: Mapping[str, xr.DataArray] | None = None) -> xr.Dataset:
         """Build the Dataset: recorded variables with metadata, ``static`` extras, and ``attrs``."""
@@ -470,11 +473,8 @@ class Recorder:
         data_vars = {}
         for name, series in self._data.items():
             meta = VARIABLES[name]
-            if self.ensemble is None:
-                data, dims = np.stack(series), meta["dims"]
-            else:
-                data, dims = series, (self.ensemble[0], *meta["dims"])
-            data_vars[name] = xr.Variable(dims, data, {k: v for k, v in meta.items() if k != "dims"})
+            dims = meta["dims"] if self.ensemble is None else (self.ensemble[0], *meta["dims"])
+            data_vars[name] = xr.Variable(dims, series, {k: v for k, v in meta.items() if k != "dims"})
         ds = xr.Dataset(data_vars, coords={"time": time.astype("datetime64[ns]"), **self.coords})
         ds = ds.assign_coords(day=("time", days, {"units": "days", "long_name": "days since start"}))
         ds["time"].attrs.update(long_name="date", standard_name="time")

@@ -35,38 +35,70 @@ __all__ = [
 
 @dataclass(frozen=True)
 class PageField:
-    """A config field on the page: its dotted key (as for ``--set``) and its label in each language."""
+    """A config field on the page: its dotted key (as for ``--set``), label in each language, Vietnamese help.
+
+    The English help is the schema's ``description``.
+    """
 
     key: str
     vi: str
     en: str
+    help_vi: str
 
     def label(self, lang: str) -> str:
         """Label in ``lang``."""
         return self.vi if lang == "vi" else self.en
 
+    def help(self, lang: str) -> str:
+        """Return what the field means, in ``lang``."""
+        return self.help_vi if lang == "vi" else meta(self.key)["description"]
+
 
 # The planner's own numbers (capacity) and the new variant's parameters; labels only, the rest is schema.
 SECTIONS: dict[str, tuple[PageField, ...]] = {
     "capacity": (
-        PageField("capacity.beds_oxygen", "Giường có oxy cho COVID-19 (tầng 2)", "Oxygen beds for COVID-19 (tier 2)"),
+        PageField(
+            "capacity.beds_oxygen",
+            "Giường có oxy cho COVID-19 (tầng 2)",
+            "Oxygen beds for COVID-19 (tier 2)",
+            "Số giường có cung cấp oxy dành cho người bệnh COVID-19 (tầng 2); nếu nhập, thay cho số giường oxy "
+            "trên 100.000 dân.",
+        ),
         PageField(
             "capacity.non_covid_share_oxygen",
             "Tỷ lệ giường oxy đang có bệnh nhân khác",
             "Share of oxygen beds held by other patients",
-        ),
-        PageField("capacity.beds_icu", "Giường hồi sức tích cực (ICU, tầng 3)", "ICU beds (tier 3)"),
-        PageField("capacity.icu_staffed_share", "Tỷ lệ giường ICU đủ nhân lực", "Share of ICU beds with enough staff"),
-        PageField(
-            "capacity.oxygen_liquid_tonnes_per_day", "Oxy lỏng cung cấp mỗi ngày", "Liquid oxygen delivered per day"
+            "Tỷ lệ giường oxy tầng 2 dành cho COVID-19 nhưng đang có người bệnh khác nằm.",
         ),
         PageField(
-            "capacity.oxygen_cylinders_per_day", "Bình oxy đầy cung cấp mỗi ngày", "Full cylinders delivered per day"
+            "capacity.beds_icu",
+            "Giường hồi sức tích cực (ICU, tầng 3)",
+            "ICU beds (tier 3)",
+            "Số giường hồi sức tích cực dành cho COVID-19 (tầng 3); nếu nhập, thay cho số giường ICU trên 100.000 dân.",
+        ),
+        PageField(
+            "capacity.icu_staffed_share",
+            "Tỷ lệ giường ICU đủ nhân lực",
+            "Share of ICU beds with enough staff",
+            "Tỷ lệ giường ICU có đủ nhân lực để vận hành (trước khi trừ nhân viên nghỉ).",
+        ),
+        PageField(
+            "capacity.oxygen_liquid_tonnes_per_day",
+            "Oxy lỏng cung cấp mỗi ngày",
+            "Liquid oxygen delivered per day",
+            "Lượng oxy lỏng được cung cấp mỗi ngày.",
+        ),
+        PageField(
+            "capacity.oxygen_cylinders_per_day",
+            "Bình oxy đầy cung cấp mỗi ngày",
+            "Full cylinders delivered per day",
+            "Số bình oxy đầy được cung cấp mỗi ngày (dung tích và áp suất bình ở mục [oxygen]).",
         ),
         PageField(
             "capacity.oxygen_generators_m3_per_day",
             "Máy tạo oxy tại chỗ (PSA, máy tập trung)",
             "On-site generators and concentrators",
+            "Sản lượng mỗi ngày của hệ thống tạo oxy tại chỗ (PSA) và máy tập trung oxy (khí ở 1 atm).",
         ),
     ),
     "variant": (
@@ -74,17 +106,54 @@ SECTIONS: dict[str, tuple[PageField, ...]] = {
             "variants.new.transmissibility_multiplier",
             "Hệ số lây truyền (so với biến chủng đang lưu hành)",
             "Transmissibility (relative to the resident variant)",
+            "Tốc độ lây truyền so với biến chủng đang lưu hành (1 = như nhau).",
         ),
-        PageField("variants.new.immune_escape", "Mức né miễn dịch chống nhiễm", "Immune escape (infection)"),
-        PageField("variants.new.severe_escape", "Mức né miễn dịch chống bệnh nặng", "Immune escape (severe disease)"),
-        PageField("variants.new.severity_multiplier", "Hệ số mức độ nặng", "Severity multiplier"),
-        PageField("variants.new.introduction_date", "Ngày bắt đầu xâm nhập", "Introduction date"),
-        PageField("variants.new.imported_per_day", "Số ca xâm nhập mỗi ngày", "Imported infections per day"),
-        PageField("variants.new.import_days", "Số ngày có ca xâm nhập", "Days of importation"),
+        PageField(
+            "variants.new.immune_escape",
+            "Mức né miễn dịch chống nhiễm",
+            "Immune escape (infection)",
+            "Phần bảo vệ chống nhiễm (do tiêm vắc xin hoặc đã nhiễm biến chủng đang lưu hành) mà biến chủng mới "
+            "né được.",
+        ),
+        PageField(
+            "variants.new.severe_escape",
+            "Mức né miễn dịch chống bệnh nặng",
+            "Immune escape (severe disease)",
+            "Phần bảo vệ chống bệnh nặng mà biến chủng mới né được.",
+        ),
+        PageField(
+            "variants.new.severity_multiplier",
+            "Hệ số mức độ nặng",
+            "Severity multiplier",
+            "Nguy cơ bệnh nặng và nguy kịch của mỗi ca nhiễm không được bảo vệ, so với biến chủng đang lưu hành.",
+        ),
+        PageField(
+            "variants.new.introduction_date",
+            "Ngày bắt đầu xâm nhập",
+            "Introduction date",
+            "Ngày đầu tiên có ca nhiễm xâm nhập.",
+        ),
+        PageField(
+            "variants.new.imported_per_day",
+            "Số ca xâm nhập mỗi ngày",
+            "Imported infections per day",
+            "Số ca nhiễm xâm nhập mỗi ngày.",
+        ),
+        PageField(
+            "variants.new.import_days",
+            "Số ngày có ca xâm nhập",
+            "Days of importation",
+            "Số ngày liên tiếp có ca xâm nhập.",
+        ),
     ),
     "scenario": (
-        PageField("scenario.start_date", "Ngày bắt đầu mô phỏng", "First simulated day"),
-        PageField("scenario.horizon_days", "Số ngày mô phỏng", "Days simulated"),
+        PageField(
+            "scenario.start_date",
+            "Ngày bắt đầu mô phỏng",
+            "First simulated day",
+            "Ngày đầu tiên của mô phỏng (ngày 0).",
+        ),
+        PageField("scenario.horizon_days", "Số ngày mô phỏng", "Days simulated", "Số ngày được mô phỏng."),
     ),
 }
 FIELDS: dict[str, PageField] = {f.key: f for fields in SECTIONS.values() for f in fields}

@@ -68,7 +68,8 @@ def _date(d: Any, lang: str, T: dict[str, str]) -> str:
     return T["never"] if d is None or pd.isna(d) else plots.format_date(d, lang)
 
 
-def _caption(key: str, T: dict[str, str]) -> str:
+def _caption(f: fields.PageField, T: dict[str, str], lang: str) -> str:
+    key = f.key
     m = fields.meta(key)
     units = m["units"]
     if units == "1":
@@ -78,7 +79,7 @@ def _caption(key: str, T: dict[str, str]) -> str:
         parts.append(f"{T['allowed']}: {fields.allowed(key)}")
     source = T["user_source"] if m["source"] == "user" else m["source"]
     parts.append(f"{T['source']}: {source}")
-    return " · ".join(parts) + f"  \n{m['description']}"
+    return " · ".join(parts) + f"  \n{f.help(lang)}"
 
 
 # ---- 1. area -------------------------------------------------------------------------------------
@@ -152,7 +153,7 @@ def _field(key: str, base, T: dict[str, str], lang: str, prefix: str, changes: d
     shown = fields.value_text(value)
     text = left.text_input(f.label(lang), shown, key=f"{prefix}:{key}")
     slots[key] = left.empty()
-    note = _caption(key, T)
+    note = _caption(f, T, lang)
     per_100k = key.removeprefix("capacity.") + "_per_100k"
     if value is None and key.startswith("capacity.") and per_100k in type(base.capacity).model_fields:
         note += f"  \n{T['empty_means']} {_num(getattr(base.capacity, per_100k), lang, 1)} {T['per_100k']}"
