@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from scenarios.calibration import read_observed, shipped_observed
+from scenarios.calibration import read_fit, read_observed, shipped_observed, write_fit
 from scenarios.calibration.backtest import backtest, score_table
 from scenarios.config import load_config
 
@@ -33,9 +33,9 @@ PROVINCES = {
 }
 CUTOFFS = [dt.date(2021, 7, 12), dt.date(2021, 7, 26), dt.date(2021, 8, 9), dt.date(2021, 8, 23)]
 SAMPLER = {
-    "calibration.sampler.steps": 400,
-    "calibration.sampler.burn": 200,
-    "calibration.sampler.optimizer_evaluations": 2000,
+    "calibration.sampler.steps": 120,
+    "calibration.sampler.burn": 60,
+    "calibration.sampler.optimizer_evaluations": 600,
 }
 DRAWS = 100
 COLUMNS = ["province", "cutoff", "observed_first", "already_crossed", "p_cross_in_horizon", "predicted_median"]
@@ -49,7 +49,8 @@ def run(key: str, cutoffs: list[dt.date]) -> None:
     OUT.mkdir(parents=True, exist_ok=True)
     for cutoff in cutoffs:
         t0 = time.perf_counter()
-        table = backtest(config, observed, [cutoff], draws=DRAWS)
+        fits = FitFolder(key)
+        table = backtest(config, observed, [cutoff], draws=DRAWS, fits=fits)
         crossing = table.attrs.pop("crossing").assign(province=key)
         for frame, path in (
             (table.assign(province=key), OUT / f"backtest_{key}.csv"),
@@ -57,6 +58,22 @@ def run(key: str, cutoffs: list[dt.date]) -> None:
         ):
             frame.to_csv(path, mode="a", header=not path.exists(), index=False, float_format="%.6g")
         print(f"{key} {cutoff}: {time.perf_counter() - t0:.0f} s", flush=True)
+
+
+class FitFolder(dict):
+    """Fits of one province kept in ``benchmarks/results/fits/`` so that forecasts can be rescored."""
+
+    def __init__(self, key: str):
+        super().__init__()
+        self.key = key
+        for path in sorted((OUT / "fits").glob(f"{key}_*")):
+            self[dt.date.fromisoformat(path.name.rsplit("_", 1)[1])] = read_fit(path)
+
+    def __setitem__(self, cutoff: dt.date, post: object) -> None:
+        path = OUT / "fits" / f"{self.key}_{cutoff.isoformat()}"
+        if not path.exists():
+            write_fit(post, path)
+        super().__setitem__(cutoff, post)
 
 
 def markdown(df: pd.DataFrame) -> str:

@@ -267,3 +267,8 @@ def test_census_series_fitted_end_to_end_through_the_cli(tmp_path, capsys):
         assert table.loc[name, "q05"] <= truth[name] <= table.loc[name, "q95"], table
     post = read_fit(tmp_path / "fit")
     assert int(np.isfinite(post["observed_census_oxygen"].values).sum()) == 8
+
+
+def test_regular_knots_and_fixed_change_dates_exclude_each_other():
+    with pytest.raises(ValueError, match="rt_knot_days .* or rt_change_dates, not both"):
+        _config(21, ["2026-01-10"], knot_days=7)

@@ -11,16 +11,17 @@ from __future__ import annotations
 
 import datetime as dt
 import warnings
-from collections.abc import Sequence
+from collections.abc import MutableMapping, Sequence
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import xarray as xr
 from scipy import stats
 
 from ..config import Config, load_config
 from ..indicators import per_100k, rolling_sum
-from .fit import fit
+from .fit import fit, fitted_config
 from .forecast import crossing_probability, forecast
 from .observed import read_observed, weekly_sums
 
@@ -90,6 +91,7 @@ def backtest(
     weeks: int = 4,
     draws: int = 100,
     progress: bool = False,
+    fits: MutableMapping[dt.date, xr.Dataset] | None = None,
 ) -> pd.DataFrame:
     """Fit at each cutoff, forecast ``weeks`` weeks, and score model and baselines against the data.
 
@@ -109,6 +111,9 @@ def backtest(
         Posterior draws per forecast.
     progress : bool
         Show progress bars.
+    fits : mutable mapping, optional
+        Fits by (week-end) cutoff: used when present, else made and stored there. The fit does not depend on
+        the forecast's settings, so forecasts can be rescored without refitting.
 
     Returns
     -------
@@ -130,7 +135,12 @@ def backtest(
         cut = week_end(cutoff, fit_from)
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always", RuntimeWarning)
-            post = fit(config, observed, until=cut, progress=progress)
+            post = (
+                fits[cut] if fits is not None and cut in fits else fit(config, observed, until=cut, progress=progress)
+            )
+        if fits is not None:
+            fits[cut] = post
+        post = _with_forecast_settings(post, config)
         fc = forecast(post, days=7 * weeks, draws=draws, progress=progress)
         fit_info = {k: post.attrs[k] for k in ("converged", "model_runs", "wall_seconds")}
         rows += score_forecast(fc, observed, weeks, **fit_info, warnings=len(caught))
@@ -139,6 +149,15 @@ def backtest(
     table = pd.DataFrame(rows)
     table.attrs["crossing"] = pd.DataFrame(crossing_rows)
     return table
+
+
+def _with_forecast_settings(post: xr.Dataset, config: Config) -> xr.Dataset:
+    """Return ``post`` whose fitted config forecasts with ``config``'s ``rt_damping`` (a stored fit may predate it)."""
+    fitted = fitted_config(post)
+    if config.calibration is None or fitted.calibration is None:
+        return post
+    cal = fitted.calibration.model_copy(update={"rt_damping": config.calibration.rt_damping})
+    return post.assign_attrs(config_json=fitted.model_copy(update={"calibration": cal}).model_dump_json())
 
 
 def score_forecast(fc: object, observed: pd.DataFrame, weeks: int = 4, **extra: object) -> list[dict[str, object]]:
