@@ -44,7 +44,7 @@ class Priors(StrictModel):
         description="Ratio of Rt at each regular knot to the knot before (``rt_knot_days``; sd on the log "
         "scale: the step of a random walk on log Rt); units 1. Source: epidemia's random-walk default "
         "(half-normal scale 0.2 on the sd of weekly increments; Scott et al. 2020, Unwin et al. 2020): "
-        "Rt moves by about 20% a week without a policy change.",
+        "Rt moves by about 20% a week without a policy change (recalled).",
     )
     initial_infections: Prior = Field(
         Prior(median=100.0, sd=2.0),
