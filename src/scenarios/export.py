@@ -17,8 +17,7 @@ import pandas as pd
 import xarray as xr
 
 from . import indicators as _ind
-from .plots import INDICATOR_LABELS, Lang
-from .plots._words import _check_lang
+from .plots import INDICATOR_LABELS, Lang, kit
 from .results import over_ages, write_atomic, write_csv
 
 __all__ = ["daily_series", "export_series", "write_xlsx"]
@@ -116,7 +115,7 @@ def daily_series(ds: xr.Dataset, lang: Lang = "vi") -> pd.DataFrame:
     >>> daily_series(ds, "en").columns[:3].tolist()
     ['Date', 'Day', 'New cases in the last 7 days per 100,000 population (cases per 100,000)']
     """
-    lang = _check_lang(lang)
+    lang = kit.check_lang(lang)
     if "replicate" in ds.dims:
         parts = []
         for i in range(ds.sizes["replicate"]):

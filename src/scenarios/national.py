@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from .plots import Lang, format_date, format_number, save, source_line
+from .plots import Lang, format_number, kit, save, source_line
 from .results import write_atomic
 
 if TYPE_CHECKING:
@@ -121,8 +121,7 @@ def national_figure(
     from matplotlib.figure import Figure
     from matplotlib.ticker import FuncFormatter, MaxNLocator
 
-    if lang not in ("vi", "en"):
-        raise ValueError(f"lang must be 'vi' or 'en' (got {lang!r})")
+    lang = kit.check_lang(lang)
     whatif = str(table["whatif"].iloc[0]) if whatif is None else whatif
     rows = table[table["whatif"] == whatif].sort_values("rank_activation")
     if rows.empty:
@@ -155,8 +154,7 @@ def national_figure(
                 fontsize=8,
                 color="#555555",
             )
-    ax.xaxis.set_major_locator(mdates.AutoDateLocator(minticks=3, maxticks=6))
-    ax.xaxis.set_major_formatter(FuncFormatter(lambda x, _p: format_date(mdates.num2date(x).date(), lang)))
+    kit.date_axis(ax, lang, maxticks=6)
     ax.set_xlim(start - 2, end + 2)
     ax.set_ylim(-0.7, n - 0.3)
     ax.set_xlabel(_TEXT["activation"][lang])

@@ -43,10 +43,9 @@ from . import plots
 from .ensemble import summarise_crossings
 from .export import daily_series, write_xlsx
 from .indicators import crossings, write_crossings
-from .plots import Lang, format_date, format_number
+from .plots import Lang, format_date, format_number, kit
 from .plots._data import _m3_per_cylinder
-from .plots._format import _decorate, _new_figure, _rc, page_bbox
-from .plots._words import _check_lang
+from .plots._format import page_bbox
 from .policy import actions
 from .results import ResultsError, current_umask, over_ages, read_netcdf, swap_into_place, write_atomic, write_csv
 from .word import write_docx
@@ -316,8 +315,8 @@ def _write_csv(path: Path, df: pd.DataFrame) -> Path:
 
 def _tables_figure(ds: xr.Dataset, numbers: pd.DataFrame, cross: pd.DataFrame, lang: Lang):
     """Draw a portrait A4 page with the key numbers and the crossings table."""
-    with _rc():
-        fig = _new_figure("a4-portrait")
+    with kit.style():
+        fig = kit.new_figure("a4-portrait")
         ratios = [len(numbers) * 1.3 + 3, len(cross) * 2.2 + 4]
         grid = fig.add_gridspec(2, 1, height_ratios=ratios)
         heads = {
@@ -369,7 +368,7 @@ def _tables_figure(ds: xr.Dataset, numbers: pd.DataFrame, cross: pd.DataFrame, l
                     cell.set_facecolor("#e8e8e8")
                     cell.get_text().set_fontweight("bold")
         title = {"vi": "Bảng số liệu chính và ngày vượt ngưỡng", "en": "Key numbers and threshold crossings"}[lang]
-        _decorate(fig, ds, title, lang)
+        kit.decorate(fig, ds, title, lang)
     return fig
 
 
@@ -434,7 +433,7 @@ def write_report(
         ``run_dir`` holds no ``results.nc``, results without the care variables, several what-ifs, or
         replicates too few for uncertainty bands (fewer than :data:`scenarios.plots.MIN_RUNS`).
     """
-    lang = _check_lang(lang)
+    lang = kit.check_lang(lang)
     if size is not None and size not in plots.SIZES:
         raise ReportError(f"size must be one of {', '.join(plots.SIZES)} (got {size!r})")
     run_dir = Path(run_dir)
@@ -634,6 +633,6 @@ def _write_workbook(tmp: Path, tables: dict[str, pd.DataFrame], source: str) -> 
 def _annex(path: Path, pages: list, title: str) -> None:
     from matplotlib.backends.backend_pdf import PdfPages
 
-    with _rc(), PdfPages(path, metadata={"Title": title, "Creator": "scenarios (matplotlib)"}) as pdf:
+    with kit.style(), PdfPages(path, metadata={"Title": title, "Creator": "scenarios (matplotlib)"}) as pdf:
         for fig in pages:
             pdf.savefig(fig, bbox_inches=page_bbox(fig))  # an A4 page with a 10 mm border

@@ -13,9 +13,9 @@ import pandas as pd
 import xarray as xr
 
 from .indicators import crossings
-from .plots import Lang, format_date, format_number
+from .plots import Lang, format_date, format_number, kit
 from .plots._data import RESOURCES, _first_exceed
-from .plots._words import _ENGINES, _check_lang
+from .plots._words import _ENGINES
 from .report import crossing_ranges, crossings_table, key_numbers
 from .results import over_ages
 
@@ -133,7 +133,7 @@ def summary(ds: xr.Dataset, crossings_table_: pd.DataFrame | None = None, lang: 
     >>> "Oxy y tế" in summary(ds, lang="vi") and "Medical oxygen" in summary(ds, lang="en")
     True
     """
-    lang = _check_lang(lang)
+    lang = kit.check_lang(lang)
     table = crossings(ds) if crossings_table_ is None else crossings_table_
     a = ds.attrs
     pop = float(a["population_total"])
@@ -223,7 +223,7 @@ def sweep_summary(ds: xr.Dataset, summary_table: pd.DataFrame, seed: int = 0, la
     lang : {"vi", "en"}
         Language.
     """
-    lang = _check_lang(lang)
+    lang = kit.check_lang(lang)
     a = ds.attrs
     n = int(ds.sizes.get("replicate", 1))
     engine = _ENGINES.get(str(a.get("engine", "")), {}).get(lang, str(a.get("engine", "")))

@@ -13,6 +13,7 @@ import pandas as pd
 import xarray as xr
 
 from .. import plots as _p
+from ..plots import kit
 from .fit import fitted_config
 from .forecast import crossing_probability
 
@@ -75,16 +76,16 @@ def forecast_figure(
     size : page size
         As for :mod:`scenarios.plots` figures.
     """
-    lang = _p._check_lang(lang)
+    lang = kit.check_lang(lang)
     t = pd.DatetimeIndex(fc.time.values)
     q = fc["expected_reported_cases"].quantile([0.05, 0.25, 0.5, 0.75, 0.95], dim="draw").values
     cut = pd.Timestamp(fc.attrs["fit_until"])
-    with _p._rc():
-        fig = _p._new_figure(size)
+    with kit.style():
+        fig = kit.new_figure(size)
         ax = fig.add_subplot()
-        ax.fill_between(t, q[0], q[4], color=_p._C["series"], alpha=0.18, lw=0, label=_x("band90", lang))
-        ax.fill_between(t, q[1], q[3], color=_p._C["series"], alpha=0.35, lw=0, label=_x("band50", lang))
-        ax.plot(t, q[2], color=_p._C["series"], lw=2, label=_x("median", lang), gid="median")
+        ax.fill_between(t, q[0], q[4], color=kit.COLOURS["series"], alpha=0.18, lw=0, label=_x("band90", lang))
+        ax.fill_between(t, q[1], q[3], color=kit.COLOURS["series"], alpha=0.35, lw=0, label=_x("band50", lang))
+        ax.plot(t, q[2], color=kit.COLOURS["series"], lw=2, label=_x("median", lang), gid="median")
         if observed is not None and "reported_cases" in observed:
             y = observed["reported_cases"].reindex(t)
             before, after = y[y.index <= cut], y[y.index > cut]
@@ -92,24 +93,24 @@ def forecast_figure(
             ax.plot(
                 after.index, after.values, "o", ms=3, mfc="none", color="black", label=_x("after", lang), gid="later"
             )
-        _p._vline(ax, cut, _p._C["grey"], _x("cutoff", lang), "cutoff")
+        kit.vline(ax, cut, kit.COLOURS["grey"], _x("cutoff", lang), "cutoff")
         ax.set_ylabel(_x("cases_day", lang))
-        ax.set_xlabel(_p._t("date", lang))
+        ax.set_xlabel(kit.words("date", lang))
         ax.set_ylim(bottom=0)
-        ax.yaxis.set_major_formatter(_p._number_formatter(lang))
-        _p._date_axis(ax, lang, time=t)
-        _p._legend(ax)
-        _p._decorate(fig, fc, _x("forecast_title", lang), lang)
+        ax.yaxis.set_major_formatter(kit.number_formatter(lang))
+        kit.date_axis(ax, lang, time=t)
+        kit.legend(ax)
+        kit.decorate(fig, fc, _x("forecast_title", lang), lang)
         _warn(fig, fc, lang)
     return fig
 
 
 def crossing_probability_figure(fc: xr.Dataset, lang: str = "vi", size: _p.PageSize = "a4-landscape") -> Figure:
     """Draw P(crossed by date) of each criterion of the plan, the activation and overflow, from a forecast."""
-    lang = _p._check_lang(lang)
+    lang = kit.check_lang(lang)
     prob, table = crossing_probability(fc)
-    with _p._rc():
-        fig = _p._new_figure(size)
+    with kit.style():
+        fig = kit.new_figure(size)
         ax = fig.add_subplot()
         t = pd.DatetimeIndex(prob.time.values)
         labels = table.drop_duplicates("criterion").set_index("criterion")
@@ -123,13 +124,13 @@ def crossing_probability_figure(fc: xr.Dataset, lang: str = "vi", size: _p.PageS
                 else f"{name} ({row['operator']} {_p.format_number(float(row['threshold']), lang)})"
             )
             ax.step(t, prob.sel(criterion=name).values, where="post", lw=2, label=text, gid=f"p_{name}")
-        _p._vline(ax, pd.Timestamp(fc.attrs["fit_until"]), _p._C["grey"], _x("cutoff", lang), "cutoff")
+        kit.vline(ax, pd.Timestamp(fc.attrs["fit_until"]), kit.COLOURS["grey"], _x("cutoff", lang), "cutoff")
         ax.set_ylim(0, 1.02)
         ax.set_ylabel(_x("probability", lang))
-        ax.set_xlabel(_p._t("date", lang))
-        _p._date_axis(ax, lang, time=t)
-        _p._legend(ax)
-        _p._decorate(fig, fc, _x("prob_title", lang), lang)
+        ax.set_xlabel(kit.words("date", lang))
+        kit.date_axis(ax, lang, time=t)
+        kit.legend(ax)
+        kit.decorate(fig, fc, _x("prob_title", lang), lang)
         _warn(fig, fc, lang)
     return fig
 
@@ -153,27 +154,31 @@ def rt_over_time(post: xr.Dataset, draws: int = 400) -> xr.DataArray:
 
 def rt_figure(post: xr.Dataset, lang: str = "vi", size: _p.PageSize = "a4-landscape") -> Figure:
     """Draw the posterior median and 50%/90% bands of Rt over the fit window, with Rt = 1 marked."""
-    lang = _p._check_lang(lang)
+    lang = kit.check_lang(lang)
     rt = rt_over_time(post)
     q = rt.quantile([0.05, 0.25, 0.5, 0.75, 0.95], dim="draw").values
     t = pd.DatetimeIndex(rt.time.values)
     config = fitted_config(post)
-    with _p._rc():
-        fig = _p._new_figure(size)
+    with kit.style():
+        fig = kit.new_figure(size)
         ax = fig.add_subplot()
-        ax.fill_between(t, q[0], q[4], step="post", color=_p._C["series"], alpha=0.18, lw=0, label=_x("band90", lang))
-        ax.fill_between(t, q[1], q[3], step="post", color=_p._C["series"], alpha=0.35, lw=0, label=_x("band50", lang))
-        ax.step(t, q[2], where="post", color=_p._C["series"], lw=2, label=_x("median", lang), gid="median")
-        ax.axhline(1.0, color=_p._C["threshold"], ls="--", lw=1.4, label="Rt = 1", gid="threshold")
+        ax.fill_between(
+            t, q[0], q[4], step="post", color=kit.COLOURS["series"], alpha=0.18, lw=0, label=_x("band90", lang)
+        )
+        ax.fill_between(
+            t, q[1], q[3], step="post", color=kit.COLOURS["series"], alpha=0.35, lw=0, label=_x("band50", lang)
+        )
+        ax.step(t, q[2], where="post", color=kit.COLOURS["series"], lw=2, label=_x("median", lang), gid="median")
+        ax.axhline(1.0, color=kit.COLOURS["threshold"], ls="--", lw=1.4, label="Rt = 1", gid="threshold")
         ax.set_ylabel("Rt")
-        ax.set_xlabel(_p._t("date", lang))
+        ax.set_xlabel(kit.words("date", lang))
         ax.set_ylim(bottom=0)
-        _p._date_axis(ax, lang, time=t)
-        _p._legend(ax, loc="upper right")
+        kit.date_axis(ax, lang, time=t)
+        kit.legend(ax, loc="upper right")
         area = post.attrs.get("area", "")
         subtitle = f"{config.scenario.name} ({area})" if area else config.scenario.name
         data_file = post.attrs.get("source", "").replace("\\", "/").rsplit("/", 1)[-1]
-        source = f"{_p._t('source', lang)}: {data_file}; {post.attrs['convergence_note']}"
-        _p._decorate(fig, None, _x("rt_title", lang), lang, subtitle=subtitle, source=source)
+        source = f"{kit.words('source', lang)}: {data_file}; {post.attrs['convergence_note']}"
+        kit.decorate(fig, None, _x("rt_title", lang), lang, subtitle=subtitle, source=source)
         _warn(fig, post, lang)
     return fig

@@ -29,15 +29,8 @@ measures, surge steps), and one module per family of figures. Everything public 
 
 from __future__ import annotations
 
-# The "_name as _name" imports re-export shared helpers for figures drawn elsewhere (calibration, the web app)
-# in the same style: they were attributes of the single plots module before it became this package.
-from ._data import _m3_per_cylinder as _m3_per_cylinder
-from ._data import _series as _series
-from ._data import _single as _single
-from ._data import _times as _times
+from . import kit
 from ._data import measures, threshold_set
-from ._format import _C as _C
-from ._format import _RUN_COLOURS as _RUN_COLOURS
 from ._format import (
     A4_LANDSCAPE,
     A4_PORTRAIT,
@@ -53,18 +46,7 @@ from ._format import (
     unit_label,
     variable_label,
 )
-from ._format import _date_axis as _date_axis
-from ._format import _decorate as _decorate
-from ._format import _legend as _legend
-from ._format import _new_figure as _new_figure
-from ._format import _number_formatter as _number_formatter
-from ._format import _rc as _rc
-from ._format import _wrap as _wrap
-from ._marks import _threshold_line as _threshold_line
-from ._marks import _vline as _vline
 from ._words import INDICATOR_LABELS, Lang
-from ._words import _check_lang as _check_lang
-from ._words import _t as _t
 from .bands import MIN_RUNS, bands, crossing_probability
 from .care_figures import beds, icu, oxygen
 from .comparison import compare
@@ -72,6 +54,7 @@ from .dashboard_page import dashboard
 from .indicator_figures import cases, oxygen_patients
 
 __all__ = [
+    "kit",
     "A4_LANDSCAPE",
     "A4_PORTRAIT",
     "FIGURES",
