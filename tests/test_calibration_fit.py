@@ -117,11 +117,17 @@ def test_figures_of_a_fit_and_forecast(short_fit, lang):
     from scenarios.calibration import figures
 
     post, data = short_fit
-    fc = forecast(post, days=7, draws=4)
+    fc = forecast(post, days=7, draws=10)
     fig = figures.forecast_figure(fc, data, lang=lang)
     gids = {a.get_gid() for a in fig.axes[0].get_children()} | {t.get_gid() for t in fig.texts}
     assert {"median", "observed", "cutoff", "source", "warn"} <= gids
-    assert figures.crossing_probability_figure(fc, lang=lang).axes[0].get_ylim()[1] > 1
+    prob = figures.crossing_probability_figure(fc, lang=lang)
+    gids = {a.get_gid() for a in prob.axes[0].get_children()} | {t.get_gid() for t in prob.texts}
+    assert {"p:activation", "p:overflow", "cutoff", "warn"} <= gids
+    # The lines are the forecast's own probabilities, in percent.
+    expected, _ = crossing_probability(fc)
+    line = next(x for x in prob.axes[0].get_lines() if x.get_gid() == "p:activation")
+    np.testing.assert_allclose(line.get_ydata(), 100 * expected.sel(criterion="activation").values)
     rt = figures.rt_over_time(post)
     assert rt.sizes["time"] == 21 and float(rt.min()) > 0
     assert "Rt" in figures.rt_figure(post, lang=lang).axes[0].get_ylabel()

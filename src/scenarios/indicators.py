@@ -62,6 +62,7 @@ __all__ = [
     "rolling_mean",
     "rolling_sum",
     "run_threshold_set",
+    "share_crossed",
     "sustained",
     "threshold_set_of",
     "write_crossings",
@@ -898,3 +899,40 @@ def _before(lead: int) -> str:
 def write_crossings(df: pd.DataFrame, path: str | Path) -> Path:
     """Write the crossings table as CSV (UTF-8 with BOM, dates as YYYY-MM-DD, empty when never met), atomically."""
     return write_csv(df, path)
+
+
+def share_crossed(table: pd.DataFrame, times: Any, n: int) -> xr.DataArray:
+    """Return the share of ``n`` runs whose first date is on or before each of ``times``, per criterion.
+
+    Parameters
+    ----------
+    table : pandas.DataFrame
+        :func:`crossings` of ``n`` runs (one row per run and criterion; ``first_date`` NaT when never met).
+    times : sequence of dates
+        The dates to count at.
+    n : int
+        Number of runs (runs that never met a criterion count in the denominator).
+
+    Returns
+    -------
+    xarray.DataArray
+        Dims ``(criterion, time)``, criteria in table order; never decreasing in time.
+
+    Examples
+    --------
+    >>> t = pd.DataFrame({"criterion": ["a", "a"], "first_date": pd.to_datetime(["2027-01-02", None])})
+    >>> share_crossed(t, pd.date_range("2027-01-01", periods=3), n=2).values.tolist()
+    [[0.0, 0.5, 0.5]]
+    """
+    times = pd.DatetimeIndex(times)
+    names = list(dict.fromkeys(table["criterion"]))
+    share = np.zeros((len(names), len(times)))
+    for i, name in enumerate(names):
+        first = pd.to_datetime(table.loc[table["criterion"] == name, "first_date"]).dropna().to_numpy()
+        share[i] = (first[:, None] <= times.to_numpy()[None, :]).sum(axis=0) / n
+    return xr.DataArray(
+        share,
+        dims=("criterion", "time"),
+        coords={"criterion": names, "time": times},
+        attrs={"units": "1", "long_name": "share of runs in which the threshold has been crossed by this date"},
+    )

@@ -15,7 +15,6 @@ import xarray as xr
 from .. import plots as _p
 from ..plots import kit
 from .fit import fitted_config
-from .forecast import crossing_probability
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -34,11 +33,6 @@ _TEXT = {
     "cutoff": {"vi": "ngày số liệu cuối cùng", "en": "last data used"},
     "after": {"vi": "số liệu sau (không dùng để hiệu chỉnh)", "en": "later data (not used in the fit)"},
     "cases_day": {"vi": "ca/ngày", "en": "cases/day"},
-    "prob_title": {
-        "vi": "Xác suất đã vượt từng ngưỡng của kế hoạch, theo ngày",
-        "en": "Probability that each threshold of the plan has been crossed, by date",
-    },
-    "probability": {"vi": "xác suất", "en": "probability"},
     "rt_title": {
         "vi": "Hệ số lây nhiễm hiệu quả Rt (hậu nghiệm, chưa tính miễn dịch sau nhiễm)",
         "en": "Effective reproduction number Rt (posterior, before depletion of susceptibles)",
@@ -106,32 +100,16 @@ def forecast_figure(
 
 
 def crossing_probability_figure(fc: xr.Dataset, lang: str = "vi", size: _p.PageSize = "a4-landscape") -> Figure:
-    """Draw P(crossed by date) of each criterion of the plan, the activation and overflow, from a forecast."""
-    lang = kit.check_lang(lang)
-    prob, table = crossing_probability(fc)
-    with kit.style():
-        fig = kit.new_figure(size)
-        ax = fig.add_subplot()
-        t = pd.DatetimeIndex(prob.time.values)
-        labels = table.drop_duplicates("criterion").set_index("criterion")
-        for name in prob.criterion.values:
-            if not np.any(prob.sel(criterion=name).values > 0):
-                continue
-            row = labels.loc[name]
-            text = (
-                name
-                if pd.isna(row.get("threshold"))
-                else f"{name} ({row['operator']} {_p.format_number(float(row['threshold']), lang)})"
-            )
-            ax.step(t, prob.sel(criterion=name).values, where="post", lw=2, label=text, gid=f"p_{name}")
-        kit.vline(ax, pd.Timestamp(fc.attrs["fit_until"]), kit.COLOURS["grey"], _x("cutoff", lang), "cutoff")
-        ax.set_ylim(0, 1.02)
-        ax.set_ylabel(_x("probability", lang))
-        ax.set_xlabel(kit.words("date", lang))
-        kit.date_axis(ax, lang, time=t)
-        kit.legend(ax)
-        kit.decorate(fig, fc, _x("prob_title", lang), lang)
-        _warn(fig, fc, lang)
+    """Draw P(crossed by date) of each criterion of the plan, the activation and overflow, from a forecast.
+
+    The figure of :func:`scenarios.plots.crossing_probability` (at least :data:`scenarios.plots.MIN_RUNS`
+    draws), with the fit's last date marked and its convergence warning.
+    """
+    fig = _p.crossing_probability(fc, lang=lang, size=size)
+    ax = fig.axes[0]
+    kit.vline(ax, pd.Timestamp(fc.attrs["fit_until"]), kit.COLOURS["grey"], _x("cutoff", lang), "cutoff")
+    kit.legend(ax)
+    _warn(fig, fc, lang)
     return fig
 
 

@@ -20,7 +20,7 @@ import pandas as pd
 import xarray as xr
 
 from ..config import SETTINGS, Config, apply_overrides
-from ..indicators import crossings
+from ..indicators import crossings, share_crossed
 from ..results import output_folder, write_netcdf
 from .fit import fitted_config, posterior_values
 from .likelihood import expected_series
@@ -186,19 +186,8 @@ def crossing_probability(fc: xr.Dataset) -> tuple[xr.DataArray, pd.DataFrame]:
         rows is the lead-time distribution before care runs out.
     """
     table = crossings(fc)
-    times = pd.DatetimeIndex(fc.time.values)
-    names = list(dict.fromkeys(table["criterion"]))
-    n = fc.sizes["draw"]
-    prob = np.zeros((len(names), len(times)))
-    for i, name in enumerate(names):
-        first = pd.to_datetime(table.loc[table["criterion"] == name, "first_date"]).dropna()
-        prob[i] = (first.to_numpy()[:, None] <= times.to_numpy()[None, :]).sum(axis=0) / n
-    da = xr.DataArray(
-        prob,
-        dims=("criterion", "time"),
-        coords={"criterion": names, "time": times},
-        attrs={"units": "1", "long_name": "probability the threshold has been crossed by this date"},
-    )
+    da = share_crossed(table, fc.time.values, fc.sizes["draw"])
+    da.attrs["long_name"] = "probability the threshold has been crossed by this date"
     return da, table
 
 

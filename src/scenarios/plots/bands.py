@@ -58,6 +58,10 @@ _W = {
     },
     "prob_axis": {"vi": "tỷ lệ lần chạy đã vượt ngưỡng (%)", "en": "share of runs crossed (%)"},
     "activation": {"vi": "Kích hoạt phương án", "en": "Plan activation"},
+    "overflow": {
+        "vi": "Quá tải (có người bệnh không được thở oxy/hồi sức)",
+        "en": "Overflow (patients without oxygen/ICU care)",
+    },
     "too_few": {
         "vi": "cần ít nhất {m} lần chạy để vẽ khoảng bất định (có {n})",
         "en": "uncertainty needs at least {m} runs (got {n})",
@@ -69,8 +73,8 @@ _W = {
 
 
 def n_runs(ds: xr.Dataset) -> int:
-    """Return the number of runs in ``ds`` (``replicate`` x ``scenario``; 1 for a single run)."""
-    return int(np.prod([ds.sizes[d] for d in ("replicate", "scenario") if d in ds.dims] or [1]))
+    """Return the number of runs in ``ds`` (``replicate`` x ``scenario`` x ``draw``; 1 for a single run)."""
+    return int(np.prod([ds.sizes[d] for d in ("replicate", "scenario", "draw") if d in ds.dims] or [1]))
 
 
 def _check_runs(ds: xr.Dataset) -> int:
@@ -163,7 +167,7 @@ def bands(
         if capacity is not None:
             ax.plot(t, capacity, color=_C["capacity"], linewidth=2, label=_W["capacity"][lang], gid="capacity")
         if variable in INDICATOR_LABELS:
-            table = _ind.crossings(ds.isel({d: 0 for d in ("replicate", "scenario") if d in ds.dims}))
+            table = _ind.crossings(ds.isel({d: 0 for d in ("replicate", "scenario", "draw") if d in ds.dims}))
             for _, row in table[(table["kind"] == "criterion") & (table["indicator"] == variable)].iterrows():
                 _threshold_line(ax, row, lang)
         ax.set_ylabel(unit)
@@ -176,7 +180,7 @@ def bands(
 
 
 def crossing_probability(ds: xr.Dataset, lang: Lang = "vi", size: PageSize = "a4-landscape") -> Figure:
-    """Draw, per criterion of the plan and for activation, the share of runs crossed by each date.
+    """Draw the share of runs that have met each criterion of the plan, activation and overflow by each date.
 
     Parameters
     ----------
@@ -193,31 +197,30 @@ def crossing_probability(ds: xr.Dataset, lang: Lang = "vi", size: PageSize = "a4
     lang = _check_lang(lang)
     n = _check_runs(ds)
     table = _ind.crossings(ds)
-    times = pd.to_datetime(ds["time"].values)
+    # The plan's criteria, its activation, and the first day anyone goes without oxygen or ICU care.
+    rows = table[table["kind"].isin(["criterion", "activation"]) | (table["criterion"] == "overflow")]
+    share = _ind.share_crossed(rows, ds["time"].values, n) * 100
+    times = pd.to_datetime(share.time.values)
+    kinds = rows.drop_duplicates("criterion").set_index("criterion")
     with _rc():
         fig = _new_figure(size)
         ax = fig.add_subplot()
-        rows = table[table["kind"].isin(["criterion", "activation"])]
-        for j, (name, group) in enumerate(rows.groupby("criterion", sort=False)):
-            first = pd.to_datetime(group["first_date"])
-            share = np.array([(first <= d).sum() for d in times]) / n * 100
-            kind = group["kind"].iloc[0]
-            label = (
-                _W["activation"][lang]
-                if kind == "activation"
-                else INDICATOR_LABELS.get(group["indicator"].iloc[0], {}).get(lang, (name,))[0]
-            )
+        for j, name in enumerate(share.criterion.values):
+            kind = kinds.loc[name, "kind"]
+            if kind == "criterion":
+                label = INDICATOR_LABELS.get(kinds.loc[name, "indicator"], {}).get(lang, (name,))[0]
+                style = {"color": _RUN_COLOURS[j % len(_RUN_COLOURS)], "linewidth": 1.8, "zorder": 2}
+                style["linestyle"] = ("-", "--", ":", "-.")[j % 4]
+            else:  # wide and pale: the criteria show through
+                label = _W[kind][lang]
+                style = {"color": _C[kind], "linewidth": 5, "alpha": 0.45, "zorder": 1}
             ax.step(
                 times.to_pydatetime(),
-                share,
+                share.sel(criterion=name).values,
                 where="post",
-                color=_C["activation"] if kind == "activation" else _RUN_COLOURS[j % len(_RUN_COLOURS)],
-                linewidth=5 if kind == "activation" else 1.8,  # wide and pale: criteria show through it
-                alpha=0.45 if kind == "activation" else 1.0,
-                zorder=1 if kind == "activation" else 2,
-                linestyle="-" if kind == "activation" else ("-", "--", ":", "-.")[j % 4],
                 label=label,
                 gid=f"p:{name}",
+                **style,
             )
         ax.set_ylim(0, 102)
         ax.set_ylabel(_W["prob_axis"][lang])
