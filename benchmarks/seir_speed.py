@@ -4,7 +4,7 @@ Usage::
 
     python benchmarks/seir_speed.py                   # An Giang new variant, 180 days, 1,000 draws
     python benchmarks/seir_speed.py --draws 200 --repeat 3
-    python benchmarks/seir_speed.py --baseline /tmp/old/src   # also an older tree, same invocation
+    python benchmarks/seir_speed.py --baseline benchmarks/results/old/src   # an older tree, same invocation
 
 Each measurement runs in its own subprocess on one thread (``NUMBA_NUM_THREADS``, ``OMP_NUM_THREADS``,
 ``OPENBLAS_NUM_THREADS`` = 1), after a warm-up call (numba compiles once and caches on disk), and reports CPU
@@ -144,7 +144,8 @@ def main(argv: list[str] | None = None) -> None:
         "--baseline",
         metavar="SRC",
         help="also time the compiled and batched paths of another source tree (its `src` folder, e.g. "
-        "`git archive COMMIT src | tar -x -C /tmp/old` gives /tmp/old/src), in the same invocation",
+        "`git archive COMMIT src | tar -x -C benchmarks/results/old` gives benchmarks/results/old/src), in the same "
+        "invocation",
     )
     a = ap.parse_args(argv)
 

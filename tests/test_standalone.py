@@ -23,6 +23,7 @@ OUTSIDE = re.compile(
             r"(?<![\w.])/" + "root/",
             r"(?<![\w.])/" + r"home/\w",
             r"(?<![\w.])/" + "Users/",
+            r"(?<![\w.])/" + "tmp/",
             "MISSION" + r"\.md",
             "STYLE" + r"\.md",
             "DESIGN" + r"\.md",
