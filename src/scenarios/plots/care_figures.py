@@ -42,6 +42,23 @@ def _cylinder_text(ds: xr.Dataset, lang: Lang) -> str:
     return f"{litres} L, {bar} bar"
 
 
+def _need_against_capacity(
+    ax, t, need: np.ndarray, cap: np.ndarray, labels: tuple[str, str, str], gids: tuple[str, str], unit: str,
+    lang: Lang, alpha: float = 0.3,
+) -> None:  # fmt: skip
+    """Need (gid ``"demand"``) and capacity lines, capacity's surge steps, and the shaded shortfall.
+
+    ``labels`` are the need, capacity and shortfall legend texts; ``gids`` those of capacity and shortfall.
+    """
+    ax.plot(t, need, color=_C["series"], linewidth=2, label=labels[0], gid="demand")
+    ax.plot(t, cap, color=_C["capacity"], linewidth=2, label=labels[1], gid=gids[0])
+    _mark_steps(ax, t, cap, _step_ups(cap), unit, lang)
+    short = ax.fill_between(
+        t, cap, need, where=need > cap, color=_C["overflow"], alpha=alpha, interpolate=True, label=labels[2]
+    )
+    short.set_gid(gids[1])
+
+
 def beds(ds: xr.Dataset, lang: Lang = "vi", size: PageSize = "a4-landscape") -> Figure:
     """Tier-2 oxygen-bed demand against available beds, with surge steps and the day beds run out.
 
@@ -67,23 +84,13 @@ def beds(ds: xr.Dataset, lang: Lang = "vi", size: PageSize = "a4-landscape") -> 
     demand = (_series(ds, "census_oxygen") + _series(ds, "unmet_oxygen")).values
     avail = _series(ds, "beds_oxygen_available").values
     run_out = _first_exceed(ds["time"].values, demand, avail)
-    steps = _step_ups(avail)
     with _rc():
         fig = _new_figure(size)
         ax = fig.add_subplot()
-        ax.plot(t, demand, color=_C["series"], linewidth=2, label=_t("tier2_demand", lang), gid="demand")
-        ax.plot(t, avail, color=_C["capacity"], linewidth=2, label=_t("beds_available", lang), gid="capacity")
-        ax.fill_between(
-            t,
-            avail,
-            demand,
-            where=demand > avail,
-            color=_C["overflow"],
-            alpha=0.25,
-            interpolate=True,
-            label=_t("overflow_short", lang),
+        labels = (_t("tier2_demand", lang), _t("beds_available", lang), _t("overflow_short", lang))
+        _need_against_capacity(
+            ax, t, demand, avail, labels, ("capacity", "overflow"), _t("beds_unit", lang), lang, 0.25
         )
-        _mark_steps(ax, t, avail, steps, _t("beds_unit", lang), lang)
         if run_out is not None:
             _vline(
                 ax,
@@ -146,20 +153,8 @@ def icu(ds: xr.Dataset, lang: Lang = "vi", size: PageSize = "a4-landscape") -> F
     with _rc():
         fig = _new_figure(size)
         ax = fig.add_subplot()
-        ax.plot(t, demand, color=_C["series"], linewidth=2, label=_t("icu_demand", lang), gid="demand")
-        ax.plot(t, cap, color=_C["capacity"], linewidth=2, label=_t("icu_staffed", lang), gid="capacity")
-        _mark_steps(ax, t, cap, _step_ups(cap), _t("beds_unit", lang), lang)
-        poly = ax.fill_between(
-            t,
-            cap,
-            demand,
-            where=demand > cap,
-            color=_C["overflow"],
-            alpha=0.3,
-            interpolate=True,
-            label=_t("icu_overflow", lang),
-        )
-        poly.set_gid("overflow")
+        labels = (_t("icu_demand", lang), _t("icu_staffed", lang), _t("icu_overflow", lang))
+        _need_against_capacity(ax, t, demand, cap, labels, ("capacity", "overflow"), _t("beds_unit", lang), lang)
         if first is not None:
             _vline(
                 ax,
@@ -199,20 +194,8 @@ def oxygen(ds: xr.Dataset, lang: Lang = "vi", size: PageSize = "a4-landscape") -
     with _rc():
         fig = _new_figure(size)
         ax = fig.add_subplot()
-        ax.plot(t, demand, color=_C["series"], linewidth=2, label=_t("oxygen_demand", lang), gid="demand")
-        ax.plot(t, supply, color=_C["capacity"], linewidth=2, label=_t("oxygen_supply", lang), gid="supply")
-        _mark_steps(ax, t, supply, _step_ups(supply), "m³/ngày" if lang == "vi" else "m³/day", lang)
-        poly = ax.fill_between(
-            t,
-            supply,
-            demand,
-            where=demand > supply,
-            color=_C["overflow"],
-            alpha=0.3,
-            interpolate=True,
-            label=_t("oxygen_unmet", lang),
-        )
-        poly.set_gid("unmet")
+        labels = (_t("oxygen_demand", lang), _t("oxygen_supply", lang), _t("oxygen_unmet", lang))
+        _need_against_capacity(ax, t, demand, supply, labels, ("supply", "unmet"), m3, lang)
         peak = int(np.argmax(demand))
         ax.annotate(
             f"{format_number(demand[peak], lang, 0)} {m3}\n"
