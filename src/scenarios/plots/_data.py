@@ -128,15 +128,20 @@ def _m3_per_cylinder(ds: xr.Dataset) -> float:
         if ok.any():
             return float(np.median(m3[ok] / cyl[ok]))
     from ..capacity import cylinder_m3
+
+    return cylinder_m3(_oxygen_config(ds))
+
+
+def _oxygen_config(ds: xr.Dataset):
+    """Return the run's ``[oxygen]`` section from its ``config_json`` attribute (defaults if absent or unreadable)."""
     from ..config.health import Oxygen
 
-    oxygen = Oxygen()
     if ds.attrs.get("config_json"):
         try:
-            oxygen = Oxygen.model_validate(json.loads(ds.attrs["config_json"]).get("oxygen", {}))
+            return Oxygen.model_validate(json.loads(ds.attrs["config_json"]).get("oxygen", {}))
         except ValueError:
             pass
-    return cylinder_m3(oxygen)
+    return Oxygen()
 
 
 def _met_flags(v: np.ndarray, row: pd.Series) -> np.ndarray:

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import json
 from typing import TYPE_CHECKING
 
 import numpy as np
 import xarray as xr
 
-from ._data import _first_exceed, _m3_per_cylinder, _require, _series, _step_ups, _times
+from ._data import _first_exceed, _m3_per_cylinder, _oxygen_config, _require, _series, _step_ups, _times
 from ._format import (
     _C,
     PageSize,
@@ -29,14 +28,7 @@ if TYPE_CHECKING:  # pragma: no cover
 
 
 def _cylinder_text(ds: xr.Dataset, lang: Lang) -> str:
-    from ..config.health import Oxygen
-
-    oxygen = Oxygen()
-    if ds.attrs.get("config_json"):
-        try:
-            oxygen = Oxygen.model_validate(json.loads(ds.attrs["config_json"]).get("oxygen", {}))
-        except ValueError:
-            pass
+    oxygen = _oxygen_config(ds)
     litres = format_number(oxygen.cylinder_water_litres, lang, 0)
     bar = format_number(oxygen.cylinder_pressure_bar, lang, 0)
     return f"{litres} L, {bar} bar"
