@@ -125,10 +125,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     v.add_argument("--show", action="store_true", help="print the resolved config, every default included (JSON)")
     f = sub.add_parser("fit", help="fit a config's [calibration] parameters to observed data; writes DIR/fit.nc")
-    f.add_argument("config", type=Path, help="what-if config file (TOML) with a [calibration] section")
-    f.add_argument("--data", type=Path, required=True, help="observed CSV: date, variable, value[, area]")
-    f.add_argument("--area", default=None, help="area to read when the CSV holds several")
-    f.add_argument("--to-2025", action="store_true", help="read --area as a 2025 province; sum merged provinces")
+    _observed_arguments(f)
     f.add_argument("--until", type=_date, default=None, help="last date used (YYYY-MM-DD); later data ignored")
     f.add_argument("--out", type=Path, required=True, help="output folder")
     f.add_argument("--progress", action="store_true", help="show progress bars")
@@ -142,10 +139,7 @@ def _parser() -> argparse.ArgumentParser:
     fc.add_argument("--out", type=Path, default=None, help="output folder (default FIT_DIR/forecast)")
     fc.add_argument("--progress", action="store_true", help="show a progress bar")
     b = sub.add_parser("backtest", help="fit at weekly cutoffs, forecast 1-4 weeks, score vs data and baselines")
-    b.add_argument("config", type=Path, help="what-if config file (TOML) with a [calibration] section")
-    b.add_argument("--data", type=Path, required=True, help="observed CSV: date, variable, value[, area]")
-    b.add_argument("--area", default=None, help="area to read when the CSV holds several")
-    b.add_argument("--to-2025", action="store_true", help="read --area as a 2025 province; sum merged provinces")
+    _observed_arguments(b)
     b.add_argument(
         "--cutoff", dest="cutoffs", type=_date, action="append", required=True, help="last date fitted (repeatable)"
     )
@@ -216,6 +210,14 @@ def _forecast(args: argparse.Namespace) -> int:
         print(f"  P({name} crossed by the end) = {p:.0%}")
     print(f"  written: {out}")
     return 0
+
+
+def _observed_arguments(p: argparse.ArgumentParser) -> None:
+    """Add the config and observed-data arguments shared by ``fit`` and ``backtest``."""
+    p.add_argument("config", type=Path, help="what-if config file (TOML) with a [calibration] section")
+    p.add_argument("--data", type=Path, required=True, help="observed CSV: date, variable, value[, area]")
+    p.add_argument("--area", default=None, help="area to read when the CSV holds several")
+    p.add_argument("--to-2025", action="store_true", help="read --area as a 2025 province; sum merged provinces")
 
 
 def _allow_dir(p: argparse.ArgumentParser) -> None:
