@@ -183,23 +183,42 @@ class HealthSystem:
             beds_oxygen += _count(s.beds_oxygen, s.beds_oxygen_per_100k, n)
             beds_icu += _count(s.beds_icu, s.beds_icu_per_100k, n)
             oxygen += s.oxygen_m3_per_day
-        beds_oxygen *= 1 - c.non_covid_share_oxygen
-        beds_icu *= 1 - c.non_covid_share_icu
-        absence = min(c.staff_absence_max, c.staff_absence_per_prevalence * max(prevalence, 0.0))
-        return CapacityDay(
-            beds_oxygen=beds_oxygen,
-            beds_icu=beds_icu,
-            icu_staffed=beds_icu * c.icu_staffed_share * (1 - absence),
-            oxygen_supply_m3_per_day=oxygen,
-            staff_absence=absence,
-        )
+        usable = _usable(beds_oxygen, beds_icu, oxygen, prevalence, *_shares(c))
+        return CapacityDay(**{name: float(v) for name, v in usable.items()})
+
+
+def _shares(c: Capacity) -> tuple[float, float, float, float, float]:
+    """Return what :func:`_usable` takes from the config: beds kept for COVID-19, staffed share, absence."""
+    return (
+        1 - c.non_covid_share_oxygen,
+        1 - c.non_covid_share_icu,
+        c.icu_staffed_share,
+        c.staff_absence_max,
+        c.staff_absence_per_prevalence,
+    )
+
+
+def _usable(beds_oxygen, beds_icu, oxygen, prevalence, keep_oxygen, keep_icu, staffed, absence_max, absence_slope):
+    """Return capacity net of beds held by other patients and of staff absence (the fields of :class:`CapacityDay`).
+
+    Scalars for one health system, or arrays by member for many (:class:`Capacities`): one arithmetic for both.
+    """
+    beds_icu = beds_icu * keep_icu
+    absence = np.minimum(absence_max, absence_slope * np.maximum(prevalence, 0.0))
+    return {
+        "beds_oxygen": beds_oxygen * keep_oxygen,
+        "beds_icu": beds_icu,
+        "icu_staffed": beds_icu * staffed * (1 - absence),
+        "oxygen_supply_m3_per_day": oxygen,
+        "staff_absence": absence,
+    }
 
 
 class Capacities:
     """:meth:`HealthSystem.on` of many health systems (members of a batch) at once, as arrays by member.
 
     Members with a surge step in service on the day are asked one by one; the others (most members, most
-    days) are computed together with the same arithmetic, so the numbers are those of ``on`` exactly.
+    days) are computed together through the same function (``_usable``), so the numbers are those of ``on``.
 
     Examples
     --------
@@ -216,23 +235,11 @@ class Capacities:
         self._beds_oxygen = col(lambda h: h._beds_oxygen)
         self._beds_icu = col(lambda h: h._beds_icu)
         self._oxygen = col(lambda h: h._oxygen)
-        self._keep_oxygen = col(lambda h: 1 - h.config.non_covid_share_oxygen)
-        self._keep_icu = col(lambda h: 1 - h.config.non_covid_share_icu)
-        self._staffed = col(lambda h: h.config.icu_staffed_share)
-        self._absence_max = col(lambda h: h.config.staff_absence_max)
-        self._absence_slope = col(lambda h: h.config.staff_absence_per_prevalence)
+        self._shares = np.array([_shares(h.config) for h in systems], dtype=float).T
 
     def on(self, day: int, prevalence: np.ndarray) -> dict[str, np.ndarray]:
         """Return the fields of :class:`CapacityDay` on ``day``, each an array by member."""
-        beds_icu = self._beds_icu * self._keep_icu
-        absence = np.minimum(self._absence_max, self._absence_slope * np.maximum(prevalence, 0.0))
-        out = {
-            "beds_oxygen": self._beds_oxygen * self._keep_oxygen,
-            "beds_icu": beds_icu,
-            "icu_staffed": beds_icu * self._staffed * (1 - absence),
-            "oxygen_supply_m3_per_day": self._oxygen.copy(),
-            "staff_absence": absence,
-        }
+        out = _usable(self._beds_oxygen, self._beds_icu, self._oxygen.copy(), prevalence, *self._shares)
         for m, h in enumerate(self.systems):
             if h._activated and h.in_service(day):  # surge capacity: the member's own arithmetic
                 one = h.on(day, float(prevalence[m]))
