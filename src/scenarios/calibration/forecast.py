@@ -24,7 +24,7 @@ from ..indicators import crossings, share_crossed
 from ..results import output_folder, write_netcdf
 from .fit import fitted_config, posterior_values
 from .likelihood import expected_series
-from .model import FIT_PREFIX, Parameters, fit_knots, simulate_draws
+from .model import Parameters, first_knot_intervention, fit_knots, knot_intervention, simulate_draws
 from .observed import weekly_sums
 
 __all__ = ["crossing_probability", "forecast", "forecast_quantiles", "write_forecast"]
@@ -138,7 +138,7 @@ def _future_knots(config: Config, knots: tuple[dt.date, ...], end: dt.date) -> t
     while last + dt.timedelta(days=step) <= end:
         last += dt.timedelta(days=step)
         future.append(last)
-    added = [{"name": f"{FIT_PREFIX}{d.isoformat()}", "start_date": d, **dict.fromkeys(SETTINGS, 1.0)} for d in future]
+    added = [knot_intervention(d) for d in future]
     dumped = [iv.model_dump() for iv in config.interventions]
     return apply_overrides(config, {"interventions": dumped + added}, where="forecast"), future
 
@@ -151,7 +151,7 @@ def _future_steps(
         return {}
     cal = config.calibration
     log_rt = np.log(params.get(values, "rt_start")[:, 0]) + np.log(params.get(values, "rt_change")).sum(axis=1)
-    first = [i for i, iv in enumerate(config.interventions) if iv.name.startswith(FIT_PREFIX)][params.n_rt_changes]
+    first = first_knot_intervention(config) + params.n_rt_changes
     out = {}
     for j in range(n):
         new = cal.rt_damping * log_rt + cal.priors.rt_step.sd * rng.standard_normal(len(log_rt))

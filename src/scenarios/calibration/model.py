@@ -19,6 +19,7 @@ import xarray as xr
 from .. import simulate
 from ..config import SETTINGS, Config, apply_overrides
 from ..config.calibration import Calibration, Prior
+from ..draws import member_configs
 
 __all__ = ["Parameters", "base_config", "fit_knots", "knot_dates", "simulate_draws"]
 
@@ -53,7 +54,7 @@ def base_config(config: Config, end: dt.date, knots: Sequence[dt.date] | None = 
     res = config.variants.resident
     rt = res.rt_start if res.rt_start is not None else res.r0
     kept = [iv.model_dump() for iv in config.interventions if not iv.name.startswith(FIT_PREFIX)]
-    added = [{"name": f"{FIT_PREFIX}{d.isoformat()}", "start_date": d, **dict.fromkeys(SETTINGS, 1.0)} for d in knots]
+    added = [knot_intervention(d) for d in knots]
     return apply_overrides(
         config,
         {
@@ -67,7 +68,12 @@ def base_config(config: Config, end: dt.date, knots: Sequence[dt.date] | None = 
     )
 
 
-def _first_fit_intervention(config: Config) -> int:
+def knot_intervention(date: dt.date) -> dict[str, Any]:
+    """Return the open-ended contact multiplier (all settings, 1 until a draw sets it) of an Rt knot."""
+    return {"name": f"{FIT_PREFIX}{date.isoformat()}", "start_date": date, **dict.fromkeys(SETTINGS, 1.0)}
+
+
+def first_knot_intervention(config: Config) -> int:
     names = [iv.name for iv in config.interventions]
     fitted = [i for i, n in enumerate(names) if n.startswith(FIT_PREFIX)]
     return fitted[0] if fitted else len(names)
@@ -139,7 +145,7 @@ class Parameters:
             "variants.resident.rt_start": self.get(values, "rt_start")[:, 0],
             "variants.resident.initial_infections": self.get(values, "initial_infections")[:, 0],
         }
-        first = _first_fit_intervention(config)
+        first = first_knot_intervention(config)
         ratios = self.get(values, "rt_change")
         for k in range(self.n_rt_changes):
             for s in SETTINGS:
@@ -149,25 +155,6 @@ class Parameters:
 
 def _forward(value: float, transform: str) -> float:
     return float(np.log(value) - np.log1p(-value)) if transform == "logit" else float(np.log(value))
-
-
-def _override_one(config: Config, values: Mapping[str, Any]) -> Config:
-    """Apply dotted overrides, list items (``interventions.3.work``) included."""
-    items: dict[int, dict[str, Any]] = {}
-    plain: dict[str, Any] = {}
-    for key, v in values.items():
-        head, _, rest = key.partition(".")
-        index, _, field = rest.partition(".")
-        if head == "interventions" and index.isdigit():
-            items.setdefault(int(index), {})[field] = v
-        else:
-            plain[key] = v
-    if items:
-        dumped = [iv.model_dump() for iv in config.interventions]
-        for i, fields in items.items():
-            dumped[i].update(fields)
-        plain["interventions"] = dumped
-    return apply_overrides(config, plain, where="draw")
 
 
 def simulate_draws(
@@ -199,23 +186,24 @@ def simulate_draws(
     Returns
     -------
     xarray.Dataset
-        The K runs stacked along ``draw``. Uses ``scenarios.simulate.run_batch`` when it exists (one
-        batched call), else runs the draws one by one with the same result.
+        The K runs stacked along ``draw``. The compartmental engine runs them in one
+        :func:`scenarios.simulate.run_batch` call; the agent-based engine one by one.
     """
     k = len(next(iter(draws.values())))
-    batch = getattr(simulate, "run_batch", None)
-    if batch is not None and engine == "seir":
+    if engine == "seir":
         # A fit on reported cases needs only transmission and reporting: stop there (several times cheaper).
         cheap = variables is not None and set(variables) <= set(simulate.TRANSMISSION_VARIABLES) and not config.policies
-        ds = batch(config, draws, dim="draw", progress=progress, outputs="transmission" if cheap else "all")
+        ds = simulate.run_batch(
+            config, draws, dim="draw", progress=progress, outputs="transmission" if cheap else "all"
+        )
     else:
         from tqdm import tqdm
 
         seeds = np.random.SeedSequence(seed).spawn(k)
         runs = []
+        members = member_configs(config, draws)
         for i in tqdm(range(k), disable=not progress, desc="model runs", unit="run"):
-            cfg = _override_one(config, {key: float(v[i]) for key, v in draws.items()})
-            one = simulate.run(cfg, engine=engine, seed=seeds[i])
+            one = simulate.run(members[i], engine=engine, seed=seeds[i])
             runs.append(one[list(variables)] if variables else one)
         ds = xr.concat(runs, dim="draw", data_vars="all", coords="minimal", compat="override", join="override")
     return ds[list(variables)] if variables else ds
