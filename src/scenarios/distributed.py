@@ -116,10 +116,6 @@ def _seed_text(seq: np.random.SeedSequence) -> str:
     return f"{seq.entropy} spawn_key={seq.spawn_key}"
 
 
-def _sha(config: Config) -> str:
-    return hashlib.sha256(config.model_dump_json().encode()).hexdigest()
-
-
 _OTHER_LAYOUT = (
     "its variables or labels (time axis, criteria, policies...) differ from the sweep's first cell; run it in a "
     "separate sweep"
@@ -142,7 +138,7 @@ def _batched(block: Block) -> list[tuple[xr.Dataset, str]] | None:
     values = {k: [d[k] for d in block.draws] for k in keys}
     stacked = run_batch(block.config, values, dim="replicate")
     members = member_configs(block.config, values)  # each member's resolved config, as apply_overrides gives
-    return [(stacked.isel(replicate=i, drop=True), _sha(c)) for i, c in enumerate(members)]
+    return [(stacked.isel(replicate=i, drop=True), c.sha256()) for i, c in enumerate(members)]
 
 
 def _one(block: Block, i: int) -> tuple[xr.Dataset, str]:

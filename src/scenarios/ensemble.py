@@ -20,7 +20,6 @@ as they were).
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import json
 import re
 from collections.abc import Mapping, Sequence
@@ -333,7 +332,7 @@ def sweep(
         ),
         scenario_config_sha256=(
             "scenario",
-            [_sha(c) for c in configs.values()],
+            [c.sha256() for c in configs.values()],
             {"long_name": "SHA-256 of the scenario's resolved config (before vary)"},
         ),
     )
@@ -364,15 +363,11 @@ def sweep(
             "config_text": prov.get("config_text", ""),
             "overrides": prov.get("overrides", "{}"),
             "config_json": base.model_dump_json(),
-            "config_sha256": _sha(base),
+            "config_sha256": base.sha256(),
             "sweep": json.dumps(sweep_spec, default=str, ensure_ascii=False),
         }
     )
     return ds
-
-
-def _sha(config: Config) -> str:
-    return hashlib.sha256(config.model_dump_json().encode()).hexdigest()
 
 
 def _qname(q: float) -> str:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-import hashlib
 import importlib.metadata
 import json
 from collections.abc import Mapping, Sequence
@@ -296,7 +295,6 @@ def run(
 def _attrs(config: Config, population: Population, engine: str, entropy: str, tracker: IndicatorTracker) -> dict:
     """Provenance and run attributes of a results Dataset."""
     prov = config.provenance
-    resolved = config.model_dump_json()
     return {
         "title": f"scenarios: {config.scenario.name}",
         "scenario_name": config.scenario.name,
@@ -311,8 +309,8 @@ def _attrs(config: Config, population: Population, engine: str, entropy: str, tr
         "config_path": prov.get("config_path", ""),
         "config_text": prov.get("config_text", ""),
         "overrides": prov.get("overrides", "{}"),
-        "config_json": resolved,
-        "config_sha256": hashlib.sha256(resolved.encode()).hexdigest(),
+        "config_json": config.model_dump_json(),
+        "config_sha256": config.sha256(),
         "Conventions": "CF-1.8",
         **tracker.attrs(),  # threshold set and level table, read back by crossings()
     }

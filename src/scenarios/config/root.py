@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 from pathlib import Path
 from typing import Any
@@ -63,6 +64,10 @@ class Config(StrictModel):
             "allowed_dirs": json.dumps([str(r) for r in roots or [path.parent]]),
         }
         return self
+
+    def sha256(self) -> str:
+        """Return the SHA-256 of the resolved config (every default included): the ``config_sha256`` of results."""
+        return hashlib.sha256(self.model_dump_json().encode()).hexdigest()
 
     @property
     def provenance(self) -> dict[str, str]:
