@@ -101,10 +101,11 @@ _AGES = textwrap.dedent("""
                 susc=np.ones((members, nv, ns)), contacts=np.repeat(c[None], members, 0), n_inv=1 / sizes,
                 rates=np.tile([2 / 4.6, 2 / 2.1, 1.0], (members, 1)), wanes=np.full((members, ns), 1 / 180),
                 recovered_to=np.array([3, 4]))
+    derivs = np.zeros_like(y)  # the last right-hand side of each member, reused the next day (as the engine)
     def day(state, steps):
-        return kern.rk45_days(state, steps, 1e-9 * sizes.sum() / n, 1e-8, *_TABLEAU, args["dims"], args["beta"],
-                              args["susc"], args["contacts"], args["n_inv"], args["rates"], args["wanes"],
-                              args["recovered_to"])
+        return kern.rk45_days(state, derivs, steps, steps > 0, 1e-9 * sizes.sum() / n, 1e-8, *_TABLEAU,
+                              args["dims"], args["beta"], args["susc"], args["contacts"], args["n_inv"],
+                              args["rates"], args["wanes"], args["recovered_to"])
     day(y.copy(), np.zeros(members))
     steps = np.zeros(members)  # each day starts with the step the previous one proposed, as the engine
     c0 = time.process_time()

@@ -240,24 +240,35 @@ class _Members:
         self.n_inv = 1.0 / np.maximum(population.sizes, 1e-300)
         # Each member's first step of the next day: the step its last day proposed (0: choose as scipy).
         self.steps = np.zeros(len(diseases))
+        # Each member's right-hand side at the end of its last day, and that day's end state and contacts: a
+        # day that starts from them unchanged (no seeding, boosters, clipping or new contacts) reuses it.
+        self.derivs = np.zeros((len(diseases), sum(int(np.prod(s)) for s in shapes.values())))
+        self.end = np.full_like(self.derivs, np.nan)
+        self.contacts = np.full((len(diseases), na, na), np.nan)
 
     def integrate(self, states: np.ndarray, contacts: np.ndarray, atol: float, rtol: float, day: int) -> None:
         """Advance ``states`` (n_member, n_state) by one day in place under ``contacts`` (n_member, na, na)."""
+        contacts = np.ascontiguousarray(contacts, dtype=float)
+        fresh = (states == self.end).all(axis=1) & (contacts == self.contacts).all(axis=(1, 2))
         nfev = _seir_kernels.rk45_days(
             states,
+            self.derivs,
             self.steps,
+            fresh,
             atol,
             rtol,
             *_TABLEAU,
             self.dims,
             self.beta,
             self.susc,
-            np.ascontiguousarray(contacts, dtype=float),
+            contacts,
             self.n_inv,
             self.rates,
             self.wanes,
             self.recovered_to,
         )
+        self.end[:] = states
+        self.contacts[:] = contacts
         if (nfev < 0).any():  # pragma: no cover - the system is smooth and bounded
             raise RuntimeError(f"integration failed on day {day}: step size too small")
 
