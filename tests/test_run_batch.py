@@ -133,3 +133,25 @@ def test_transmission_outputs_equal_the_full_run_and_refuse_policies() -> None:
     assert with_policies.policies
     with pytest.raises(ValueError, match="without triggered policies"):
         run_batch(with_policies, {"reporting.ascertainment": [0.1]}, outputs="transmission")
+
+
+def test_member_configs_equal_apply_overrides_key_by_key() -> None:
+    """Many keys through one list, and a whole section set before one of its fields, as apply_overrides."""
+    from scenarios.config import apply_overrides
+
+    cfg = scenarios.load_config(CONFIGS / "ho_chi_minh_2021_delta.toml")
+    knots = {"interventions": [{"name": f"k{d}", "start_date": f"2021-06-{d:02d}"} for d in (8, 15, 22)]}
+    cfg = apply_overrides(cfg, knots)
+    k = 3
+    draws = {f"interventions.{j}.{s}": np.linspace(0.5, 1.0, k) + j / 10 for j in range(3) for s in ("work", "home")}
+    draws["reporting"] = [{"ascertainment": a} for a in (0.1, 0.2, 0.3)]
+    draws["reporting.delay_mean_days"] = [2.0, 3.0, 4.0]
+    members = member_configs(cfg, draws)
+    for i, member in enumerate(members):
+        one = {key: np.asarray(v, dtype=object)[i] for key, v in draws.items()}
+        expected = cfg
+        for key, value in one.items():  # in order: the whole section first, then its field
+            expected = apply_overrides(expected, {key: value.item() if hasattr(value, "item") else value})
+        assert member == expected, i
+    assert members[2].reporting.ascertainment == 0.3 and members[2].reporting.delay_mean_days == 4.0
+    assert members[0].interventions[2].home == 0.7
