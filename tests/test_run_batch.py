@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 import numpy as np
 import pytest
 import xarray as xr
@@ -155,3 +157,34 @@ def test_member_configs_equal_apply_overrides_key_by_key() -> None:
         assert member == expected, i
     assert members[2].reporting.ascertainment == 0.3 and members[2].reporting.delay_mean_days == 4.0
     assert members[0].interventions[2].home == 0.7
+
+
+def test_scheduled_multipliers_follow_active_dates() -> None:
+    """The batch's schedule of dated interventions is Intervention.active day by day (edges included)."""
+    from scenarios.config import apply_overrides
+    from scenarios.simulate import _scheduled_multipliers
+
+    cfg = scenarios.load_config(CONFIGS / "ha_noi_new_variant.toml", overrides={"scenario.horizon_days": 30})
+    start = cfg.scenario.start_date
+    day = lambda d: (start + dt.timedelta(days=d)).isoformat()  # noqa: E731
+    ivs = [
+        {"name": "before", "start_date": day(-20), "end_date": day(-5), "work": 0.1},
+        {"name": "inside", "start_date": day(3), "end_date": day(7), "home": 0.5},
+        {"name": "open", "start_date": day(10), "work": 0.8},
+        {"name": "after", "start_date": day(40), "school": 0.2},
+        {"name": "across", "start_date": day(-3), "end_date": day(12), "community": 0.7},
+    ]
+    cfg = apply_overrides(cfg, {"interventions": ivs})
+    got = _scheduled_multipliers(cfg, member_configs(cfg, {"reporting.ascertainment": [0.2, 0.3]}), 30)
+    for d in range(30):
+        want = contact_multipliers_without_isolation(cfg, start + dt.timedelta(days=d))
+        np.testing.assert_array_equal(got[d], [want, want], err_msg=f"day {d}")
+
+
+def contact_multipliers_without_isolation(cfg, date) -> list[float]:
+    out = dict.fromkeys(scenarios.config.SETTINGS, 1.0)
+    for iv in cfg.interventions:
+        if iv.active(date):
+            for s in out:
+                out[s] *= iv.contact_multipliers[s]
+    return list(out.values())

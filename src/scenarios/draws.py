@@ -13,6 +13,7 @@ a state layout or a threshold set (:data:`FIXED`); they raise a ``ValueError`` n
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Mapping
 from typing import Any
@@ -49,12 +50,17 @@ FIXED: dict[str, str] = {
 
 def fixed_reason(key: str, base: Config) -> str | None:
     """Why ``key`` cannot vary within a batch, or None (a key above a fixed one, e.g. a whole list, is fixed)."""
+    return _fixed_reason(key, base.variants.new is not None)
+
+
+@functools.cache  # a fit asks about the same few dozen keys at every evaluation
+def _fixed_reason(key: str, has_new_variant: bool) -> str | None:
     parts = key.split(".")
     for pattern, why in FIXED.items():
         pat = pattern.split(".")
         n = min(len(parts), len(pat))
         if all(p == h or (p == "*" and h.isdigit()) for p, h in zip(pat[:n], parts[:n], strict=True)):
-            if pattern == "variants.new" and base.variants.new is not None and len(parts) > 2:
+            if pattern == "variants.new" and has_new_variant and len(parts) > 2:
                 continue  # a field of the new variant every member has
             return why
     return None

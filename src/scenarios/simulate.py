@@ -523,11 +523,14 @@ def _scheduled_multipliers(config: Config, members: list[Config], n_days: int) -
     product runs over interventions in config order, as :func:`contact_multipliers`.
     """
     out = np.ones((n_days, len(members), len(SETTINGS)))
+    start = config.scenario.start_date
     for j, iv in enumerate(config.interventions):
         values = np.array([[m.interventions[j].contact_multipliers[s] for s in SETTINGS] for m in members])
-        for day in range(n_days):
-            if iv.active(config.scenario.start_date + dt.timedelta(days=day)):
-                out[day] *= values
+        # The days on which iv.active(date) holds: from its start date to its end date, both included.
+        first = max((iv.start_date - start).days, 0)
+        stop = n_days if iv.end_date is None else min((iv.end_date - start).days + 1, n_days)
+        if stop > first:  # (a negative stop would count from the end)
+            out[first:stop] *= values
     return out
 
 
