@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import functools
 import importlib.metadata
 import json
 from collections.abc import Mapping, Sequence
@@ -52,6 +53,7 @@ TRANSMISSION_VARIABLES = (
 SeedLike = int | np.random.SeedSequence | np.random.Generator | None
 
 
+@functools.cache  # reading the installed metadata takes milliseconds: a fit asks at every batch
 def _version() -> str:
     try:
         return importlib.metadata.version("scenarios")
