@@ -84,6 +84,8 @@ class StrictModel(BaseModel):
     @field_validator("*", mode="before")
     @classmethod
     def _numbers_are_numbers(cls, value: Any, info: ValidationInfo) -> Any:
+        if type(value) is float and -MAX_NUMBER <= value <= MAX_NUMBER:  # most values: a plain finite number
+            return value
         admits = _admits(cls, info.field_name or "")
         if not admits & {int, float}:
             return value
