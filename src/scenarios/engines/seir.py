@@ -305,7 +305,8 @@ class EnsembleEngine:
         self._slices = _slices(self.shapes)
         k = len(self.diseases)
         self.y = np.zeros((k, self._slices["cum_onset"].stop))
-        self._view(self.y)["S"][:] = [d.initial_strata for d in self.diseases]
+        self._x = self._view(self.y)  # views of the state by compartment, made once
+        self._x["S"][:] = [d.initial_strata for d in self.diseases]
         self._susceptibility = np.array([d.susceptibility for d in self.diseases])
         self._boostable = self.diseases[0].boostable
         self._members = _Members(self.diseases, self.shapes, population) if self.solver == "compiled" else None
@@ -335,8 +336,7 @@ class EnsembleEngine:
         DayFlows
             As :meth:`CompartmentalEngine.step`, every array with a leading member axis.
         """
-        y = self.y.copy()
-        x = self._view(y)
+        y, x = self.y, self._x  # the state changes in place (nothing else holds it)
         boost(x["S"], self._boostable, booster_doses)
         seeded = seed(x["S"], x["E"][:, :, 0], self._susceptibility, imported)
         before = {k: x[k].copy() for k in ("cum_inf", "cum_onset")}
@@ -354,8 +354,6 @@ class EnsembleEngine:
         negative = y.min(axis=1) < 0
         if negative.any():  # as the single engine: clip only a member that went below zero
             y[negative] = np.maximum(y[negative], 0.0)
-        self.y = y
-        x = self._view(y)
         return DayFlows(
             new_infections=x["cum_inf"] - before["cum_inf"] + seeded,
             new_onsets=x["cum_onset"] - before["cum_onset"],
