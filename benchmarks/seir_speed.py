@@ -118,7 +118,7 @@ _AGES = textwrap.dedent("""
     import numpy as np
     from scenarios.engines import _seir_kernels as kern
     from scenarios.engines.seir import _TABLEAU
-    na, members, days = int(sys.argv[1]), 20, 30
+    na, members, days = int(sys.argv[1]), 40, 60
     rng = np.random.default_rng(0)
     ns, nv, ke, ki = 6, 2, 2, 2
     n = ns * na + nv * (ke + ki) * ns * na + 2 * nv * ns * na
