@@ -78,3 +78,34 @@ def test_compiled_matches_reference_on_shipped_configs(path) -> None:
     fast, ref = scenarios.run(cfg, solver="compiled"), scenarios.run(cfg, solver="scipy")
     worst = max_relative_difference(ref, fast)
     assert max(worst.values()) <= TOLERANCE, {k: v for k, v in worst.items() if v > TOLERANCE}
+
+
+def test_reused_right_hand_side_changes_nothing(monkeypatch) -> None:
+    """A day that starts where the last ended reuses its last right-hand side: the same numbers, bit for bit."""
+    from scenarios.engines.seir import EnsembleEngine
+    from scenarios.simulate import prepare
+
+    kernel, reused = _seir_kernels.rk45_days, []
+
+    def counting(states, derivs, steps, fresh, *rest):
+        reused.append(fresh.copy())
+        return kernel(states, derivs, steps, fresh, *rest)
+
+    monkeypatch.setattr(_seir_kernels, "rk45_days", counting)
+    cfg = scenarios.load_config(CONFIGS / "an_giang_new_variant.toml")
+    population, disease = prepare(cfg)
+    na, nv = len(population.sizes), len(disease.variants)
+    engines = [EnsembleEngine(population, [disease] * 2) for _ in range(2)]
+    base = population.contact_matrix()
+    for day in range(40):
+        imported = np.zeros((2, nv, na))
+        imported[:, 0] = 50.0 if day in (0, 20) else 0.0  # seeding changes the state overnight on those days
+        contacts = np.stack([base, base * (0.6 if day >= 10 else 1.0)])  # member 1's contacts change on day 10
+        engines[1]._members.end[:] = np.nan  # never reuse: every day evaluates its first right-hand side
+        flows = [e.step(day, contacts, imported, np.zeros((2, na))) for e in engines]
+        np.testing.assert_array_equal(engines[0].y, engines[1].y)
+        np.testing.assert_array_equal(flows[0].new_infections, flows[1].new_infections)
+    used = np.array(reused[0::2])  # the first engine's days
+    assert not np.array(reused[1::2]).any()
+    assert not used[[0, 20]].any() and not used[10, 1] and used[10, 0]  # seeding, new contacts: evaluated again
+    assert used.sum() == 2 * 40 - 5
