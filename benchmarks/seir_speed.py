@@ -19,6 +19,9 @@ Rows:
 - ``batched K``: ``run_batch(cfg, draws)`` with K draws of four parameters (new-variant immune escape and
   transmissibility, resident Rt, ascertainment), the whole daily loop advanced together.
 
+Then a fit's model evaluations: ``run_batch(..., outputs="transmission")`` on the Ho Chi Minh City 2021 config
+with its weekly Rt knots, in batches of one optimiser or sampler call (parameters + 1 draws) and of ``--draws``.
+
 Then the cost of one compiled run against the horizon (90, 180, 360 days), and the cost of the integrator
 alone against the number of age groups (the shipped configs have 9; the integrator is called on synthetic
 arrays with 9, 18, 36 and 72 bands, since the care module and results are fixed at 9).
@@ -36,6 +39,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 CONFIG = ROOT / "configs" / "an_giang_new_variant.toml"
+FIT_CONFIG = ROOT / "configs" / "ho_chi_minh_2021_delta.toml"
 ONE_THREAD = {k: "1" for k in ("NUMBA_NUM_THREADS", "OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")}
 
 _PRELUDE = textwrap.dedent("""
@@ -82,12 +86,39 @@ _BATCH = _PRELUDE + textwrap.dedent("""
                       "validate_cpu": time.process_time() - c1}))
 """)
 
+_FIT = textwrap.dedent("""
+    import datetime as dt, json, sys, time
+    import numpy as np
+    import scenarios
+    from scenarios.simulate import run_batch
+    from scenarios.calibration.model import Parameters, base_config, knot_dates
+    cfg = scenarios.load_config(sys.argv[1])
+    cal, start = cfg.calibration, cfg.scenario.start_date
+    end = start + dt.timedelta(days=cfg.scenario.horizon_days - 1)
+    knots = knot_dates(cal, start, end)
+    base = base_config(cfg, end, knots)  # what every draw of a fit starts from: one multiplier per Rt knot
+    params = Parameters.of(cal, len(knots))
+    k, repeat = int(sys.argv[2]) or len(params.names) + 1, int(sys.argv[3])
+    def draws(seed):  # values near the prior's centre, as an optimiser's or a sampler's batch
+        rng = np.random.default_rng(seed)
+        theta = params.prior_mean + 0.3 * params.prior_sd * rng.standard_normal((k, len(params.names)))
+        return params.draws(base, params.natural(theta))
+    run_batch(base, draws(0), outputs="transmission")  # warm-up
+    batches = [draws(s + 1) for s in range(repeat)]
+    c0, w0 = time.process_time(), time.perf_counter()
+    for d in batches:
+        run_batch(base, d, outputs="transmission")
+    cpu, wall = time.process_time() - c0, time.perf_counter() - w0
+    print(json.dumps({"runs": k * repeat, "k": k, "cpu": cpu, "wall": wall, "days": base.scenario.horizon_days,
+                      "knots": len(knots), "params": len(params.names)}))
+""")
+
 _AGES = textwrap.dedent("""
     import json, sys, time
     import numpy as np
     from scenarios.engines import _seir_kernels as kern
     from scenarios.engines.seir import _TABLEAU
-    na, members, days = int(sys.argv[1]), 20, 30
+    na, members, days = int(sys.argv[1]), 40, 60
     rng = np.random.default_rng(0)
     ns, nv, ke, ki = 6, 2, 2, 2
     n = ns * na + nv * (ke + ki) * ns * na + 2 * nv * ns * na
@@ -101,10 +132,13 @@ _AGES = textwrap.dedent("""
                 susc=np.ones((members, nv, ns)), contacts=np.repeat(c[None], members, 0), n_inv=1 / sizes,
                 rates=np.tile([2 / 4.6, 2 / 2.1, 1.0], (members, 1)), wanes=np.full((members, ns), 1 / 180),
                 recovered_to=np.array([3, 4]))
+    derivs = np.zeros_like(y)  # the last right-hand side of each member, reused the next day (as the engine)
+    old = kern.rk45_days.py_func.__code__.co_argcount == 15  # a tree before that reuse (--baseline)
     def day(state, steps):
-        return kern.rk45_days(state, steps, 1e-9 * sizes.sum() / n, 1e-8, *_TABLEAU, args["dims"], args["beta"],
-                              args["susc"], args["contacts"], args["n_inv"], args["rates"], args["wanes"],
-                              args["recovered_to"])
+        lead = (state, steps) if old else (state, derivs, steps, steps > 0)
+        return kern.rk45_days(*lead, 1e-9 * sizes.sum() / n, 1e-8, *_TABLEAU,
+                              args["dims"], args["beta"], args["susc"], args["contacts"], args["n_inv"],
+                              args["rates"], args["wanes"], args["recovered_to"])
     day(y.copy(), np.zeros(members))
     steps = np.zeros(members)  # each day starts with the step the previous one proposed, as the engine
     c0 = time.process_time()
@@ -177,6 +211,22 @@ def main(argv: list[str] | None = None) -> None:
         "(included in the batched time)"
     )
 
+    fits = [("fit batch", _sub(_FIT, str(FIT_CONFIG), "0", "20"))]
+    fits.append(("fit batch", _sub(_FIT, str(FIT_CONFIG), str(a.draws), "1")))
+    if a.baseline:
+        fits.append(("fit batch, baseline", _sub(_FIT, str(FIT_CONFIG), "0", "20", src=a.baseline)))
+        fits.append(("fit batch, baseline", _sub(_FIT, str(FIT_CONFIG), str(a.draws), "1", src=a.baseline)))
+    r = fits[0][1]
+    print(
+        f"\nfit evaluation: `run_batch(outputs='transmission')` on {FIT_CONFIG.name} with its {r['knots']} Rt knots "
+        f"({r['params']} parameters), {r['days']} days; K = {r['k']} is one batch of the optimiser or the sampler"
+    )
+    print("| path | K | runs | runs/s (CPU) | runs/s (wall) | ms CPU per run |")
+    print("|---|---:|---:|---:|---:|---:|")
+    for name, r in fits:
+        rate = r["runs"] / r["cpu"]
+        print(f"| {name} | {r['k']} | {r['runs']} | {rate:.0f} | {r['runs'] / r['wall']:.0f} | {1000 / rate:.2f} |")
+
     print("\n| horizon (days) | compiled runs/s (CPU) | ms per run per day |")
     print("|---:|---:|---:|")
     for days in (90, 180, 360):
@@ -188,7 +238,11 @@ def main(argv: list[str] | None = None) -> None:
     print("|---:|---:|---:|---:|")
     for na in (9, 18, 36, 72):
         r = _sub(_AGES, str(na))
-        print(f"| {na} | {r['n_state']} | {r['rhs_per_day']:.0f} | {r['us_per_member_day']:.0f} |")
+        print(f"| {na} | {r['n_state']} | {r['rhs_per_day']:.0f} | {r['us_per_member_day']:.1f} |")
+    if a.baseline:
+        for na in (9, 72):
+            r = _sub(_AGES, str(na), src=a.baseline)
+            print(f"| {na}, baseline | {r['n_state']} | {r['rhs_per_day']:.0f} | {r['us_per_member_day']:.1f} |")
 
 
 if __name__ == "__main__":

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 import numpy as np
 import pytest
 import xarray as xr
@@ -133,3 +135,56 @@ def test_transmission_outputs_equal_the_full_run_and_refuse_policies() -> None:
     assert with_policies.policies
     with pytest.raises(ValueError, match="without triggered policies"):
         run_batch(with_policies, {"reporting.ascertainment": [0.1]}, outputs="transmission")
+
+
+def test_member_configs_equal_apply_overrides_key_by_key() -> None:
+    """Many keys through one list, and a whole section set before one of its fields, as apply_overrides."""
+    from scenarios.config import apply_overrides
+
+    cfg = scenarios.load_config(CONFIGS / "ho_chi_minh_2021_delta.toml")
+    knots = {"interventions": [{"name": f"k{d}", "start_date": f"2021-06-{d:02d}"} for d in (8, 15, 22)]}
+    cfg = apply_overrides(cfg, knots)
+    k = 3
+    draws = {f"interventions.{j}.{s}": np.linspace(0.5, 1.0, k) + j / 10 for j in range(3) for s in ("work", "home")}
+    draws["reporting"] = [{"ascertainment": a} for a in (0.1, 0.2, 0.3)]
+    draws["reporting.delay_mean_days"] = [2.0, 3.0, 4.0]
+    members = member_configs(cfg, draws)
+    for i, member in enumerate(members):
+        one = {key: np.asarray(v, dtype=object)[i] for key, v in draws.items()}
+        expected = cfg
+        for key, value in one.items():  # in order: the whole section first, then its field
+            expected = apply_overrides(expected, {key: value.item() if hasattr(value, "item") else value})
+        assert member == expected, i
+    assert members[2].reporting.ascertainment == 0.3 and members[2].reporting.delay_mean_days == 4.0
+    assert members[0].interventions[2].home == 0.7
+
+
+def test_scheduled_multipliers_follow_active_dates() -> None:
+    """The batch's schedule of dated interventions is Intervention.active day by day (edges included)."""
+    from scenarios.config import apply_overrides
+    from scenarios.simulate import _scheduled_multipliers
+
+    cfg = scenarios.load_config(CONFIGS / "ha_noi_new_variant.toml", overrides={"scenario.horizon_days": 30})
+    start = cfg.scenario.start_date
+    day = lambda d: (start + dt.timedelta(days=d)).isoformat()  # noqa: E731
+    ivs = [
+        {"name": "before", "start_date": day(-20), "end_date": day(-5), "work": 0.1},
+        {"name": "inside", "start_date": day(3), "end_date": day(7), "home": 0.5},
+        {"name": "open", "start_date": day(10), "work": 0.8},
+        {"name": "after", "start_date": day(40), "school": 0.2},
+        {"name": "across", "start_date": day(-3), "end_date": day(12), "community": 0.7},
+    ]
+    cfg = apply_overrides(cfg, {"interventions": ivs})
+    got = _scheduled_multipliers(cfg, member_configs(cfg, {"reporting.ascertainment": [0.2, 0.3]}), 30)
+    for d in range(30):
+        want = contact_multipliers_without_isolation(cfg, start + dt.timedelta(days=d))
+        np.testing.assert_array_equal(got[d], [want, want], err_msg=f"day {d}")
+
+
+def contact_multipliers_without_isolation(cfg, date) -> list[float]:
+    out = dict.fromkeys(scenarios.config.SETTINGS, 1.0)
+    for iv in cfg.interventions:
+        if iv.active(date):
+            for s in out:
+                out[s] *= iv.contact_multipliers[s]
+    return list(out.values())

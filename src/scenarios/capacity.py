@@ -217,8 +217,8 @@ def _usable(beds_oxygen, beds_icu, oxygen, prevalence, keep_oxygen, keep_icu, st
 class Capacities:
     """:meth:`HealthSystem.on` of many health systems (members of a batch) at once, as arrays by member.
 
-    Members with a surge step in service on the day are asked one by one; the others (most members, most
-    days) are computed together through the same function (``_usable``), so the numbers are those of ``on``.
+    Surge steps in service are added member by member, in each member's order; then every member goes
+    through the same function (``_usable``) at once, so the numbers are those of ``on``.
 
     Examples
     --------
@@ -239,13 +239,15 @@ class Capacities:
 
     def on(self, day: int, prevalence: np.ndarray) -> dict[str, np.ndarray]:
         """Return the fields of :class:`CapacityDay` on ``day``, each an array by member."""
-        out = _usable(self._beds_oxygen, self._beds_icu, self._oxygen.copy(), prevalence, *self._shares)
+        beds_oxygen, beds_icu, oxygen = self._beds_oxygen.copy(), self._beds_icu.copy(), self._oxygen.copy()
         for m, h in enumerate(self.systems):
-            if h._activated and h.in_service(day):  # surge capacity: the member's own arithmetic
-                one = h.on(day, float(prevalence[m]))
-                for name in out:
-                    out[name][m] = getattr(one, name)
-        return out
+            if h._activated:  # surge steps in service add to the member's beds, in its own order (as ``on``)
+                for name in h.in_service(day):
+                    s = h._steps[name]
+                    beds_oxygen[m] += _count(s.beds_oxygen, s.beds_oxygen_per_100k, h.population)
+                    beds_icu[m] += _count(s.beds_icu, s.beds_icu_per_100k, h.population)
+                    oxygen[m] += s.oxygen_m3_per_day
+        return _usable(beds_oxygen, beds_icu, oxygen, prevalence, *self._shares)
 
 
 def build_health_system(config, population_total: float) -> HealthSystem:

@@ -163,17 +163,19 @@ def _spread(n: np.ndarray, kind: int, people: np.ndarray, kernel: np.ndarray, po
     """
     size, length = n.shape[-1], kernel.shape[-1]
     first = min(length, size - pos)
+    # Unsigned day indices: numba adds a negative-index branch to signed ones it cannot prove >= 0 (which
+    # keeps the loop from vectorising), and no views per row (each costs more than a short pass).
+    start = np.uint64(pos)
     for m in range(people.shape[0]):
-        k = kernel[m if kernel.shape[0] > 1 else 0]
+        km = m if kernel.shape[0] > 1 else 0
         for a in range(people.shape[1]):
             p = people[m, a]
             if p == 0:
                 continue
-            row = n[m, kind, a]
             for j in range(first):
-                row[pos + j] += p * k[j]
+                n[m, kind, a, start + np.uint64(j)] += p * kernel[km, j]
             for j in range(first, length):
-                row[j - first] += p * k[j]
+                n[m, kind, a, np.uint64(j - first)] += p * kernel[km, j]
 
 
 def _choose(

@@ -13,6 +13,7 @@ a state layout or a threshold set (:data:`FIXED`); they raise a ``ValueError`` n
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Mapping
 from typing import Any
@@ -49,43 +50,67 @@ FIXED: dict[str, str] = {
 
 def fixed_reason(key: str, base: Config) -> str | None:
     """Why ``key`` cannot vary within a batch, or None (a key above a fixed one, e.g. a whole list, is fixed)."""
+    return _fixed_reason(key, base.variants.new is not None)
+
+
+@functools.cache  # a fit asks about the same few dozen keys at every evaluation
+def _fixed_reason(key: str, has_new_variant: bool) -> str | None:
     parts = key.split(".")
     for pattern, why in FIXED.items():
         pat = pattern.split(".")
         n = min(len(parts), len(pat))
         if all(p == h or (p == "*" and h.isdigit()) for p, h in zip(pat[:n], parts[:n], strict=True)):
-            if pattern == "variants.new" and base.variants.new is not None and len(parts) > 2:
+            if pattern == "variants.new" and has_new_variant and len(parts) > 2:
                 continue  # a field of the new variant every member has
             return why
     return None
 
 
-def _plain(x: Any) -> Any:
-    if isinstance(x, np.ndarray):
-        return [_plain(v) for v in x]
-    return x.item() if isinstance(x, np.generic) else x
+def _trie(paths: list[tuple[list[str], str]]) -> dict | str:
+    """Nest dotted paths by their parts: ``{part: subtree or the key whose value goes there}``."""
+    root: dict = {}
+    for parts, key in paths:
+        if not parts:  # the whole section (alone in its trie: see member_configs)
+            return key
+        node = root
+        for part in parts[:-1]:
+            node = node.setdefault(part, {})
+        node[parts[-1]] = key
+    return root
 
 
-def _set(node: Any, parts: list[str], value: Any, key: str) -> Any:
-    """Return ``node`` with ``value`` at the path ``parts``; lists are indexed by number."""
-    if not parts:
-        return value
-    head, rest = parts[0], parts[1:]
-    if head.isdigit() and node is None:
+def _set_all(node: Any, trie: dict | str, values: Mapping[str, Any]) -> Any:
+    """Return ``node`` with every value of ``values`` at its place in ``trie`` (see :func:`_trie`).
+
+    Tables and lists on the way are copied once however many keys go through them (a fit's draw sets
+    dozens of items of one list); lists are indexed by number.
+    """
+    if isinstance(trie, str):
+        return values[trie]
+    if node is None and all(head.isdigit() for head in trie):
         node = ()
     if isinstance(node, list | tuple):
-        if not head.isdigit() or int(head) >= len(node):
-            raise KeyError(f"{key}: no item {head!r} (the list has {len(node)} items)")
         out = list(node)
-        out[int(head)] = _set(node[int(head)], rest, value, key)
+        for head, sub in trie.items():
+            if not head.isdigit() or int(head) >= len(node):
+                raise KeyError(f"{_first(sub)}: no item {head!r} (the list has {len(node)} items)")
+            out[int(head)] = _set_all(out[int(head)], sub, values)
         return out
     if node is None:
         node = {}
     if not isinstance(node, Mapping):
-        raise KeyError(f"{key}: {head!r} is below a value that is not a table")
+        raise KeyError(
+            f"{_first(next(iter(trie.values())))}: {next(iter(trie))!r} is below a value that is not a table"
+        )
     out = dict(node)
-    out[head] = _set(out.get(head), rest, value, key)
+    for head, sub in trie.items():
+        out[head] = _set_all(out.get(head), sub, values)
     return out
+
+
+def _first(trie: dict | str) -> str:
+    """Return the first key below a trie node (to name it in an error)."""
+    return trie if isinstance(trie, str) else _first(next(iter(trie.values())))
 
 
 def _validator(section: str) -> pydantic.TypeAdapter:
@@ -139,32 +164,38 @@ def member_configs(config: Config, draws: Mapping[str, Any]) -> list[Config]:
         )
     dumped = config.model_dump(exclude_unset=True)
     adapters = {s: _validator(s) for s in sections}
+    keys = {s: [key for key in values if key.split(".")[0] == s] for s in sections}
+    # One trie of every key of a section, so each draw copies a table or list once; a key that sets a whole
+    # section is applied in its turn, with every key on its own, as apply_overrides would.
+    tries = {
+        s: [_trie([(key.split(".")[1:], key)]) for key in keys[s]]
+        if s in keys[s]
+        else [_trie([(key.split(".")[1:], key) for key in keys[s]])]
+        for s in sections
+    }
+    plain = {key: arr.tolist() for key, arr in values.items()}  # Python numbers, lists for lists by age
+    earlier = json.loads(config.provenance.get("overrides") or "{}")
     cache: dict[tuple, Any] = {}  # members with the same values of a section share its validated model
     out = []
     for i in range(k):
-        draw = {key: _plain(arr[i]) for key, arr in values.items()}
+        draw = {key: v[i] for key, v in plain.items()}
         update = {}
         for s in sections:
-            mine = {key: val for key, val in draw.items() if key.split(".")[0] == s}
-            ident = (s, repr(sorted(mine.items())))
+            ident = (s, repr([draw[key] for key in keys[s]]))
             if ident not in cache:
                 data = dumped.get(s)
                 try:
-                    for key, val in mine.items():
-                        data = _set(data, key.split(".")[1:], val, key)
+                    for trie in tries[s]:
+                        data = _set_all(data, trie, draw)
                     cache[ident] = adapters[s].validate_python(data)
                 except (KeyError, pydantic.ValidationError) as e:
-                    raise ConfigError([_problem(e, s, sorted(mine), i)]) from None
+                    raise ConfigError([_problem(e, s, sorted(keys[s]), i)]) from None
             update[s] = cache[ident]
         member = config.model_copy(update=update)
-        member._provenance = {**config.provenance, "overrides": _overrides(config, draw)}
+        overrides = json.dumps({**earlier, **draw}, default=str, ensure_ascii=False)
+        member._provenance = {**config.provenance, "overrides": overrides}
         out.append(member)
     return out
-
-
-def _overrides(config: Config, draw: Mapping[str, Any]) -> str:
-    earlier = json.loads(config.provenance.get("overrides") or "{}")
-    return json.dumps({**earlier, **draw}, default=str, ensure_ascii=False)
 
 
 def _problem(e: Exception, section: str, keys: list[str], index: int) -> str:

@@ -77,9 +77,18 @@ class _State:
     episodes: list[_Episode] = field(default_factory=list)
     # Read from the policy once (asked every day): the trigger's level, or None.
     level: int | None = field(init=False)
+    # In force on each day of the run (1) or not, kept with the episodes: asked several times a day (and
+    # member by member in a batch), a lookup instead of a walk over the episodes.
+    on: bytearray = field(default_factory=bytearray)
 
     def __post_init__(self) -> None:
         self.level = self.policy.trigger_level
+
+    def mark(self, start: int, end: int | None, value: int) -> None:
+        """Set days ``start`` to ``end`` (excluded; None: the end of the run) in force (1) or not (0)."""
+        stop = len(self.on) if end is None else min(end, len(self.on))
+        if stop > start:
+            self.on[start:stop] = bytes([value]) * (stop - start)
 
 
 class PolicyEngine:
@@ -118,7 +127,7 @@ class PolicyEngine:
     ):
         self.n_days = n_days
         self._infectious = infectious  # mean infectious days and Erlang stages, for isolation
-        self._states = [_State(p) for p in policies]
+        self._states = [_State(p, on=bytearray(n_days)) for p in policies]
         # Contact multipliers of each ``contacts`` policy, isolation included (fixed for the run).
         self._multipliers = {
             i: p.multipliers_with_isolation(*infectious) for i, p in enumerate(policies) if p.action == "contacts"
@@ -169,6 +178,8 @@ class PolicyEngine:
         }
 
     def _active(self, state: _State, day: int) -> bool:
+        if 0 <= day < len(state.on):
+            return bool(state.on[day])
         return any(ep.start <= day and (ep.end is None or day < ep.end) for ep in state.episodes)
 
     def contact_multipliers(self, day: int) -> dict[str, float]:
@@ -234,6 +245,7 @@ class PolicyEngine:
                 if p.deescalate_after_days is not None and ep.start <= day:
                     ep.quiet_days = 0 if holds else ep.quiet_days + 1
                     if ep.quiet_days >= p.deescalate_after_days:
+                        s.mark(day + 1, ep.end, 0)
                         ep.end = day + 1
                         decided.append(
                             self._emit(
@@ -249,6 +261,7 @@ class PolicyEngine:
                 start = day + p.delay_days
                 end = start + p.duration_days if p.duration_days is not None else None
                 s.episodes.append(_Episode(day, start, end))
+                s.mark(start, end, 1)
                 what = f"level {level} (>= {s.level})" if s.level is not None else f"{p.trigger} met"
                 decided.append(self._emit(day, i, "triggered", f"{what} on day {day}"))
                 self._emit(start, i, "in_force", f"triggered on day {day}, delay {p.delay_days} days")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import functools
 import importlib.metadata
 import json
 from collections.abc import Mapping, Sequence
@@ -52,6 +53,7 @@ TRANSMISSION_VARIABLES = (
 SeedLike = int | np.random.SeedSequence | np.random.Generator | None
 
 
+@functools.cache  # reading the installed metadata takes milliseconds: a fit asks at every batch
 def _version() -> str:
     try:
         return importlib.metadata.version("scenarios")
@@ -523,11 +525,14 @@ def _scheduled_multipliers(config: Config, members: list[Config], n_days: int) -
     product runs over interventions in config order, as :func:`contact_multipliers`.
     """
     out = np.ones((n_days, len(members), len(SETTINGS)))
+    start = config.scenario.start_date
     for j, iv in enumerate(config.interventions):
         values = np.array([[m.interventions[j].contact_multipliers[s] for s in SETTINGS] for m in members])
-        for day in range(n_days):
-            if iv.active(config.scenario.start_date + dt.timedelta(days=day)):
-                out[day] *= values
+        # The days on which iv.active(date) holds: from its start date to its end date, both included.
+        first = max((iv.start_date - start).days, 0)
+        stop = n_days if iv.end_date is None else min((iv.end_date - start).days + 1, n_days)
+        if stop > first:  # (a negative stop would count from the end)
+            out[first:stop] *= values
     return out
 
 

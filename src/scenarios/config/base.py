@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import math
 import typing
 from typing import Any
@@ -48,7 +49,14 @@ def _types_in(annotation: Any) -> set[Any]:
     return out
 
 
-def _plain_number(value: Any, admits: set[Any]) -> None:
+@functools.cache
+def _admits(cls: type[BaseModel], name: str) -> frozenset[Any]:
+    """:func:`_types_in` of a field's annotation, once per model and field (batches validate thousands of draws)."""
+    field = cls.model_fields.get(name)
+    return frozenset(_types_in(field.annotation)) if field is not None else frozenset()
+
+
+def _plain_number(value: Any, admits: set[Any] | frozenset[Any]) -> None:
     """Raise ValueError unless ``value`` is a finite, bounded int or float (not a boolean nor text)."""
     if isinstance(value, bool):
         if bool not in admits:
@@ -76,8 +84,9 @@ class StrictModel(BaseModel):
     @field_validator("*", mode="before")
     @classmethod
     def _numbers_are_numbers(cls, value: Any, info: ValidationInfo) -> Any:
-        field = cls.model_fields.get(info.field_name or "")
-        admits = _types_in(field.annotation) if field is not None else set()
+        if type(value) is float and -MAX_NUMBER <= value <= MAX_NUMBER:  # most values: a plain finite number
+            return value
+        admits = _admits(cls, info.field_name or "")
         if not admits & {int, float}:
             return value
         for item in value if isinstance(value, list | tuple) else (value,):

@@ -240,24 +240,35 @@ class _Members:
         self.n_inv = 1.0 / np.maximum(population.sizes, 1e-300)
         # Each member's first step of the next day: the step its last day proposed (0: choose as scipy).
         self.steps = np.zeros(len(diseases))
+        # Each member's right-hand side at the end of its last day, and that day's end state and contacts: a
+        # day that starts from them unchanged (no seeding, boosters, clipping or new contacts) reuses it.
+        self.derivs = np.zeros((len(diseases), sum(int(np.prod(s)) for s in shapes.values())))
+        self.end = np.full_like(self.derivs, np.nan)
+        self.contacts = np.full((len(diseases), na, na), np.nan)
 
     def integrate(self, states: np.ndarray, contacts: np.ndarray, atol: float, rtol: float, day: int) -> None:
         """Advance ``states`` (n_member, n_state) by one day in place under ``contacts`` (n_member, na, na)."""
+        contacts = np.ascontiguousarray(contacts, dtype=float)
+        fresh = (states == self.end).all(axis=1) & (contacts == self.contacts).all(axis=(1, 2))
         nfev = _seir_kernels.rk45_days(
             states,
+            self.derivs,
             self.steps,
+            fresh,
             atol,
             rtol,
             *_TABLEAU,
             self.dims,
             self.beta,
             self.susc,
-            np.ascontiguousarray(contacts, dtype=float),
+            contacts,
             self.n_inv,
             self.rates,
             self.wanes,
             self.recovered_to,
         )
+        self.end[:] = states
+        self.contacts[:] = contacts
         if (nfev < 0).any():  # pragma: no cover - the system is smooth and bounded
             raise RuntimeError(f"integration failed on day {day}: step size too small")
 
@@ -294,7 +305,8 @@ class EnsembleEngine:
         self._slices = _slices(self.shapes)
         k = len(self.diseases)
         self.y = np.zeros((k, self._slices["cum_onset"].stop))
-        self._view(self.y)["S"][:] = [d.initial_strata for d in self.diseases]
+        self._x = self._view(self.y)  # views of the state by compartment, made once
+        self._x["S"][:] = [d.initial_strata for d in self.diseases]
         self._susceptibility = np.array([d.susceptibility for d in self.diseases])
         self._boostable = self.diseases[0].boostable
         self._members = _Members(self.diseases, self.shapes, population) if self.solver == "compiled" else None
@@ -324,8 +336,7 @@ class EnsembleEngine:
         DayFlows
             As :meth:`CompartmentalEngine.step`, every array with a leading member axis.
         """
-        y = self.y.copy()
-        x = self._view(y)
+        y, x = self.y, self._x  # the state changes in place (nothing else holds it)
         boost(x["S"], self._boostable, booster_doses)
         seeded = seed(x["S"], x["E"][:, :, 0], self._susceptibility, imported)
         before = {k: x[k].copy() for k in ("cum_inf", "cum_onset")}
@@ -343,8 +354,6 @@ class EnsembleEngine:
         negative = y.min(axis=1) < 0
         if negative.any():  # as the single engine: clip only a member that went below zero
             y[negative] = np.maximum(y[negative], 0.0)
-        self.y = y
-        x = self._view(y)
         return DayFlows(
             new_infections=x["cum_inf"] - before["cum_inf"] + seeded,
             new_onsets=x["cum_onset"] - before["cum_onset"],
