@@ -153,13 +153,15 @@ def _parser() -> argparse.ArgumentParser:
     )
     b.add_argument("--weeks", type=_whole(1, 52), default=4, help="forecast horizons 1..N weeks (4)")
     b.add_argument("--draws", type=_whole(1, 100_000), default=100, help="posterior draws per forecast (100)")
-    b.add_argument("--out", type=Path, required=True, help="output CSV of scores")
+    b.add_argument(
+        "--out", type=Path, required=True, help="output folder: scores.csv and crossing.csv (replaced whole)"
+    )
     b.add_argument("--progress", action="store_true", help="show progress bars")
     return p
 
 
 def _backtest(args: argparse.Namespace) -> int:
-    from .calibration.backtest import backtest, score_table
+    from .calibration.backtest import backtest, score_table, write_backtest
 
     table = backtest(
         args.config,
@@ -171,13 +173,9 @@ def _backtest(args: argparse.Namespace) -> int:
         draws=args.draws,
         progress=args.progress,
     )
-    crossing = table.attrs["crossing"]
-    table.attrs = {}
-    write_csv(table, args.out)
-    crossing_path = args.out.with_name(args.out.stem + "_crossing.csv")
-    write_csv(crossing, crossing_path)
+    out = write_backtest(table, args.out)
     print(score_table([table]).to_string(float_format=lambda x: f"{x:.3g}"))
-    print(f"  written: {args.out}, {crossing_path}")
+    print(f"  written: {out / 'scores.csv'}, {out / 'crossing.csv'}")
     return 0
 
 
