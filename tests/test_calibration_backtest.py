@@ -6,6 +6,7 @@ import datetime as dt
 
 import numpy as np
 import pandas as pd
+import pytest
 
 from scenarios.calibration.backtest import ALPHAS, _baselines, _first_crossing, _levels, _scores, week_end
 
@@ -48,3 +49,31 @@ def test_first_date_over_450_per_100k_skips_missing_days():
     # Population 100,000: the trailing 7-day sum first exceeds 450 on day 8 (400 + 200 = 600).
     assert _first_crossing(daily, dates, 100_000) == dates[7]
     assert _first_crossing(daily, dates, 1_000_000) is None
+
+
+def test_backtest_outputs_appear_together_or_not_at_all(tmp_path, monkeypatch):
+    import scenarios.calibration.backtest as bt
+
+    table = pd.DataFrame({"method": ["model"], "wis": [12.5]})
+    table.attrs["crossing"] = pd.DataFrame({"cutoff": [dt.date(2021, 7, 12)], "error_days": [3.0]})
+    out = bt.write_backtest(table, tmp_path / "scores")
+    assert sorted(p.name for p in out.iterdir()) == ["crossing.csv", "scores.csv"]
+    assert pd.read_csv(out / "scores.csv", encoding="utf-8-sig")["wis"].tolist() == [12.5]
+    assert pd.read_csv(out / "crossing.csv", encoding="utf-8-sig")["error_days"].tolist() == [3.0]
+
+    calls = []
+
+    def fail_second(df, path):  # the crossing table fails after the scores were written
+        calls.append(path.name)
+        if len(calls) == 2:
+            raise OSError("disk full")
+        df.to_csv(path, index=False)
+
+    monkeypatch.setattr(bt, "write_csv", fail_second)
+    table.loc[0, "wis"] = 99.0
+    with pytest.raises(OSError, match="disk full"):
+        bt.write_backtest(table, tmp_path / "scores")
+    assert calls == ["scores.csv", "crossing.csv"]
+    # The earlier pair is untouched, and nothing half-written is left beside it.
+    assert pd.read_csv(out / "scores.csv", encoding="utf-8-sig")["wis"].tolist() == [12.5]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["scores"]

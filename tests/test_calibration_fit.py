@@ -150,7 +150,15 @@ def test_forecast_command_writes_quantiles_and_probabilities(short_fit, tmp_path
     printed = capsys.readouterr().out
     assert "WARNING: NOT CONVERGED" in printed and "P(" in printed
     names = sorted(p.name for p in (folder / "forecast").iterdir())
-    assert names == ["crossing_probability.csv", "crossings.csv", "forecast.nc", "quantiles.nc"]
+    assert names == [
+        "crossing_probability.csv",
+        "crossings.csv",
+        "forecast.nc",
+        "forecast_config.toml",
+        "posterior.nc",
+        "quantiles.nc",
+        "whatifs.toml",
+    ]
     prob = pd.read_csv(folder / "forecast" / "crossing_probability.csv", index_col=0)
     assert len(prob) == 28 and ((prob >= 0) & (prob <= 1)).all().all()
 
@@ -278,3 +286,50 @@ def test_census_series_fitted_end_to_end_through_the_cli(tmp_path, capsys):
 def test_regular_knots_and_fixed_change_dates_exclude_each_other():
     with pytest.raises(ValueError, match="rt_knot_days .* or rt_change_dates, not both"):
         _config(21, ["2026-01-10"], knot_days=7)
+
+
+def test_forecast_writes_a_sweep_that_reruns_its_draws_under_other_whatifs(knot_fit, tmp_path, capsys):
+    """forecast_config.toml + posterior.nc + whatifs.toml: `baseline` repeats the forecast draw for draw."""
+    from scenarios.cli import main
+    from scenarios.results import open_zarr_store
+
+    fit_dir = write_fit(knot_fit, tmp_path / "fit")
+    assert main(["forecast", str(fit_dir), "--days", "14", "--draws", "4", "--seed", "3"]) == 0
+    folder = fit_dir / "forecast"
+    assert "scenarios sweep" in capsys.readouterr().out
+    assert main(["validate", str(folder / "forecast_config.toml")]) == 0
+    sweep = folder / "whatifs.toml"
+    sweep.write_text(sweep.read_text() + '\n[whatifs."one oxygen bed"]\n"capacity.beds_oxygen" = 1\n')
+    assert main(["sweep", str(sweep), "--out", str(tmp_path / "store.zarr")]) == 0
+    capsys.readouterr()
+    fc = read_forecast_nc(folder)
+    store = open_zarr_store(tmp_path / "store.zarr").isel(province=0).load()
+    base, scarce = store.sel(whatif="baseline"), store.sel(whatif="one oxygen bed")
+    for name in ("new_reported_cases", "census_oxygen", "deaths"):  # every draw, day by day
+        np.testing.assert_allclose(base[name].values, fc[name].values, rtol=1e-9, atol=1e-9)
+    np.testing.assert_array_equal(scarce["new_infections"].values, base["new_infections"].values)
+    assert float(scarce["unmet_oxygen"].sum()) > float(base["unmet_oxygen"].sum())
+
+
+def read_forecast_nc(folder):
+    import xarray as xr
+
+    with xr.open_dataset(folder / "forecast.nc", engine="scipy") as ds:
+        return ds.load()
+
+
+def test_forecast_whatif_applies_and_refuses_what_the_draws_set(knot_fit, tmp_path, capsys):
+    from scenarios.cli import main
+
+    fc = forecast(knot_fit, days=7, draws=2, whatif={"capacity.beds_oxygen": 1})
+    assert fc.attrs["whatif_json"] == '{"capacity.beds_oxygen": 1}'
+    assert float(fc["beds_oxygen_available"].max()) <= 1
+    fit_dir = write_fit(knot_fit, tmp_path / "fit")
+    for key, says in (
+        ("variants.resident.rt_start=2", "set by each posterior draw"),
+        ("scenario.horizon_days=9", "--days"),
+    ):
+        assert main(["forecast", str(fit_dir), "--days", "7", "--draws", "2", "--set", key]) == 2
+        err = capsys.readouterr().err
+        assert f"--set {key.split('=')[0]}" in err and says in err and "Traceback" not in err
+    assert not (fit_dir / "forecast").exists()  # nothing written

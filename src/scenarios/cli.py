@@ -136,6 +136,14 @@ def _parser() -> argparse.ArgumentParser:
     fc.add_argument("--draws", type=_whole(1, 100_000), default=100, help="posterior draws run forward (100)")
     fc.add_argument("--engine", choices=["seir", "abm"], default="seir", help="transmission engine")
     fc.add_argument("--seed", type=_whole(0, 2**63 - 1), default=0, help="random seed")
+    fc.add_argument(
+        "--set",
+        dest="overrides",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="a what-if for the forecast, e.g. --set capacity.beds_oxygen=1300 (repeatable)",
+    )
     fc.add_argument("--out", type=Path, default=None, help="output folder (default FIT_DIR/forecast)")
     fc.add_argument("--progress", action="store_true", help="show a progress bar")
     b = sub.add_parser("backtest", help="fit at weekly cutoffs, forecast 1-4 weeks, score vs data and baselines")
@@ -145,13 +153,15 @@ def _parser() -> argparse.ArgumentParser:
     )
     b.add_argument("--weeks", type=_whole(1, 52), default=4, help="forecast horizons 1..N weeks (4)")
     b.add_argument("--draws", type=_whole(1, 100_000), default=100, help="posterior draws per forecast (100)")
-    b.add_argument("--out", type=Path, required=True, help="output CSV of scores")
+    b.add_argument(
+        "--out", type=Path, required=True, help="output folder: scores.csv and crossing.csv (replaced whole)"
+    )
     b.add_argument("--progress", action="store_true", help="show progress bars")
     return p
 
 
 def _backtest(args: argparse.Namespace) -> int:
-    from .calibration.backtest import backtest, score_table
+    from .calibration.backtest import backtest, score_table, write_backtest
 
     table = backtest(
         args.config,
@@ -163,13 +173,9 @@ def _backtest(args: argparse.Namespace) -> int:
         draws=args.draws,
         progress=args.progress,
     )
-    crossing = table.attrs["crossing"]
-    table.attrs = {}
-    write_csv(table, args.out)
-    crossing_path = args.out.with_name(args.out.stem + "_crossing.csv")
-    write_csv(crossing, crossing_path)
+    out = write_backtest(table, args.out)
     print(score_table([table]).to_string(float_format=lambda x: f"{x:.3g}"))
-    print(f"  written: {args.out}, {crossing_path}")
+    print(f"  written: {out / 'scores.csv'}, {out / 'crossing.csv'}")
     return 0
 
 
@@ -199,7 +205,10 @@ def _forecast(args: argparse.Namespace) -> int:
     from .calibration import crossing_probability, forecast, read_fit, write_forecast
 
     post = read_fit(args.fit_dir)
-    fc = forecast(post, days=args.days, draws=args.draws, engine=args.engine, seed=args.seed, progress=args.progress)
+    whatif = parse_set(args.overrides)
+    fc = forecast(
+        post, args.days, args.draws, engine=args.engine, seed=args.seed, progress=args.progress, whatif=whatif
+    )
     out = write_forecast(fc, args.out or args.fit_dir / "forecast")
     prob, _ = crossing_probability(fc)
     last = prob.isel(time=-1)
@@ -209,6 +218,7 @@ def _forecast(args: argparse.Namespace) -> int:
     for name, p in zip(last.criterion.values, last.values, strict=True):
         print(f"  P({name} crossed by the end) = {p:.0%}")
     print(f"  written: {out}")
+    print(f"  the same draws under other what-ifs: scenarios sweep {out / 'whatifs.toml'} --out DIR")
     return 0
 
 

@@ -41,7 +41,7 @@ from .simulate import EngineName, run, run_batch
 # Mixed into the entropy of the parameter draws ("vary" in ASCII), so they never share a stream with a run.
 VARY_TAG = 0x76617279
 
-__all__ = ["sweep", "summarise_crossings"]
+__all__ = ["check_vary", "config_field", "draw_vary", "summarise_crossings", "sweep"]
 
 #: Label of the ``scenario`` dim when no ``scenarios`` are given.
 BASE_SCENARIO = "base"
@@ -57,7 +57,7 @@ def _run_one(config: Config, engine: str, seed: np.random.SeedSequence) -> xr.Da
     return run(config, engine=engine, seed=seed, progress=False)
 
 
-def _field(key: str) -> Any:
+def config_field(key: str) -> Any:
     """Return the pydantic FieldInfo at a dotted key of Config (None if the path leaves the schema)."""
     model: Any = Config
     info = None
@@ -86,7 +86,7 @@ def _is_number(x: Any) -> bool:
     return isinstance(x, int | float | np.integer | np.floating) and not isinstance(x, bool)
 
 
-def _check_vary(base: Config, vary: Mapping[str, Any]) -> dict[str, tuple[str, Any]]:
+def check_vary(base: Config, vary: Mapping[str, Any]) -> dict[str, tuple[str, Any]]:
     """Normalise ``vary`` to ``{key: ("range", (low, high)) | ("choice", [values])}`` and validate it."""
     out: dict[str, tuple[str, Any]] = {}
     for key, spec in vary.items():
@@ -117,7 +117,11 @@ def _plain(x: Any) -> Any:
     return x.item() if isinstance(x, np.generic) else x
 
 
-def _draw(spec: dict[str, tuple[str, Any]], seq: np.random.SeedSequence) -> dict[str, Any]:
+def draw_vary(spec: dict[str, tuple[str, Any]], seq: np.random.SeedSequence) -> dict[str, Any]:
+    """Draw one replicate's values of a :func:`check_vary` spec from ``seq``.
+
+    Ranges are uniform (whole-number ranges inclusive); listed values are equally likely.
+    """
     rng = np.random.default_rng(seq)
     out = {}
     for key, (kind, values) in spec.items():
@@ -138,7 +142,7 @@ def _sampled_vars(spec: Mapping[str, Any], draws: list[dict[str, Any]]) -> dict[
     out = {}
     for key in spec:
         values = [d[key] for d in draws]
-        info = _field(key)
+        info = config_field(key)
         extra = info.json_schema_extra if info is not None and isinstance(info.json_schema_extra, dict) else {}
         description = (info.description or key) if info is not None else key
         attrs = {
@@ -269,7 +273,7 @@ def sweep(
     configs = {
         name: apply_overrides(base, over, f"scenarios[{name!r}]") if over else base for name, over in scenarios.items()
     }
-    spec = _check_vary(base, vary or {})
+    spec = check_vary(base, vary or {})
     for name, over in scenarios.items():
         clash = dotted_keys(over) & set(spec)
         if clash:
@@ -286,7 +290,7 @@ def sweep(
         for k in range(replicates)
     ]
     draws = [
-        _draw(
+        draw_vary(
             spec,
             np.random.SeedSequence([root.entropy, VARY_TAG], spawn_key=(*root.spawn_key, k), pool_size=root.pool_size),
         )

@@ -43,9 +43,7 @@ from . import plots
 from .ensemble import summarise_crossings
 from .export import daily_series, write_xlsx
 from .indicators import crossings, write_crossings
-from .plots import Lang, format_date, format_number, kit
-from .plots._data import _m3_per_cylinder
-from .plots._format import page_bbox
+from .plots import Lang, format_date, format_number, kit, m3_per_cylinder, page_bbox
 from .policy import actions
 from .results import ResultsError, current_umask, over_ages, read_netcdf, swap_into_place, write_atomic, write_csv
 from .word import write_docx
@@ -168,7 +166,7 @@ def key_numbers(ds: xr.Dataset, table: pd.DataFrame | None = None) -> pd.DataFra
 
     ox = _total(ds, "oxygen_demand_m3_per_day")
     i = int(np.argmax(ox))
-    per_cyl = _m3_per_cylinder(ds)
+    per_cyl = m3_per_cylinder(ds)
     rows += [
         ("peak_oxygen_demand_m3_per_day", ox[i], "m3/day", time[i]),
         ("peak_oxygen_demand_cylinders_per_day", ox[i] / per_cyl, "cylinders/day", time[i]),

@@ -13,9 +13,7 @@ import pandas as pd
 import xarray as xr
 
 from .indicators import crossings
-from .plots import Lang, format_date, format_number, kit
-from .plots._data import RESOURCES, _first_exceed
-from .plots._words import _ENGINES
+from .plots import RESOURCES, Lang, engine_label, first_over_capacity, format_date, format_number, kit
 from .report import crossing_ranges, crossings_table, key_numbers
 from .results import over_ages
 
@@ -91,7 +89,7 @@ def run_out_dates(ds: xr.Dataset) -> dict[str, pd.Timestamp | None]:
             continue
         demand = sum(over_ages(ds[v]).values.astype(float) for v in demand_vars)
         capacity = over_ages(ds[capacity_var]).values.astype(float)
-        out[name] = _first_exceed(ds["time"].values, demand, capacity)
+        out[name] = first_over_capacity(ds["time"].values, demand, capacity)
     return out
 
 
@@ -137,7 +135,7 @@ def summary(ds: xr.Dataset, crossings_table_: pd.DataFrame | None = None, lang: 
     table = crossings(ds) if crossings_table_ is None else crossings_table_
     a = ds.attrs
     pop = float(a["population_total"])
-    engine = _ENGINES.get(str(a.get("engine", "")), {}).get(lang, str(a.get("engine", "")))
+    engine = engine_label(str(a.get("engine", "")), lang)
     lines = [
         f"{a.get('scenario_name', '')} — {a.get('area_name', '')} ({format_number(pop, lang, 0)} "
         f"{_w('people', lang)}), {_w('engine', lang)} {engine}",
@@ -226,7 +224,7 @@ def sweep_summary(ds: xr.Dataset, summary_table: pd.DataFrame, seed: int = 0, la
     lang = kit.check_lang(lang)
     a = ds.attrs
     n = int(ds.sizes.get("replicate", 1))
-    engine = _ENGINES.get(str(a.get("engine", "")), {}).get(lang, str(a.get("engine", "")))
+    engine = engine_label(str(a.get("engine", "")), lang)
     pop = format_number(float(a["population_total"]), lang, 0)
     runs = f"{n} lần chạy (seed {seed})" if lang == "vi" else f"{n} replicates (seed {seed})"
     lines = [f"{a.get('scenario_name', '')} — {a.get('area_name', '')} ({pop} {_w('people', lang)}), {engine}, {runs}"]

@@ -53,7 +53,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from .config import Config, ConfigError, apply_overrides, dotted_keys, find_province, load_config
 from .config.provinces import province_candidates, province_names
-from .ensemble import VARY_TAG, _check_vary, _draw, _field
+from .ensemble import VARY_TAG, check_vary, config_field, draw_vary
 from .indicators import threshold_set_of
 
 __all__ = ["Sweep", "SweepFile", "load_sweep"]
@@ -144,7 +144,8 @@ class Sweep:
 
     def draws(self, r: int) -> dict[str, Any]:
         """Return the overrides of replicate ``r``: its ``vary`` draw (as :func:`scenarios.sweep`) and posterior."""
-        out = _draw(self.vary, np.random.SeedSequence([self.entropy, VARY_TAG], spawn_key=(r,))) if self.vary else {}
+        seq = np.random.SeedSequence([self.entropy, VARY_TAG], spawn_key=(r,))
+        out = draw_vary(self.vary, seq) if self.vary else {}
         if self.posterior is not None:
             out.update(self.posterior[r])
         return out
@@ -240,7 +241,7 @@ def _posterior(path: Path, spec: Posterior, replicates: int | None) -> tuple[dic
     for name, var in ds.data_vars.items():
         if var.dims != ("draw",):
             problems.append(f"{where}: variable {name!r}: dims {var.dims}; expected ('draw',)")
-        elif _field(str(name)) is None:
+        elif config_field(str(name)) is None:
             problems.append(f"{where}: variable {name!r} is not a config field (dotted path, e.g. variants.new.r0)")
     if not ds.data_vars:
         problems.append(f"{where}: {target.name} has no variables; expected one per parameter, named by config path")
@@ -344,7 +345,7 @@ def load_sweep(path: str | Path) -> Sweep:
     whatifs = dict(spec.whatifs) or {"base": {}}
     vary = {k: (v.low, v.high) if isinstance(v, _Range) else list(v.choice) for k, v in spec.vary.items()}
     try:
-        vary_spec = _check_vary(areas[0].config, vary)
+        vary_spec = check_vary(areas[0].config, vary)
     except ConfigError as e:
         raise ConfigError([f"{path}: {line}" for line in e.problems]) from None
     posterior = _posterior(path, spec.posterior, spec.replicates) if spec.posterior else None

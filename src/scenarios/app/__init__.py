@@ -52,7 +52,7 @@ def streamlit_command(port: int = 8501, open_browser: bool = True, config: Path 
 
 def launch(port: int = 8501, open_browser: bool = True, config: Path | None = None) -> int:
     """Serve the page (replacing this process, so stopping it stops the server); 2 without the extra."""
-    if importlib.util.find_spec("streamlit") is None or importlib.util.find_spec("tomli_w") is None:
+    if importlib.util.find_spec("streamlit") is None:
         print(f"error: {INSTALL_HINT}", file=sys.stderr)
         return 2
     if config is not None and not Path(config).is_file():

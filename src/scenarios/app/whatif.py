@@ -11,16 +11,15 @@ import datetime as dt
 import io
 import tempfile
 import zipfile
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 from typing import Any
 
-import tomli_w
 import xarray as xr
 
 from ..config import Config, ConfigError, load_config
+from ..config import to_toml as config_toml
 from ..ensemble import sweep
 from ..indicators import crossings, threshold_set_of, write_crossings
 from ..report import write_report
@@ -121,28 +120,18 @@ def errors_by_key(problems: list[str], keys: list[str]) -> tuple[dict[str, list[
     return by_key, rest
 
 
-def _plain(value: Any) -> Any:
-    """Turn a config dump into what TOML holds: tuples as lists, ``None`` left out."""
-    if isinstance(value, Mapping):
-        return {k: _plain(v) for k, v in value.items() if v is not None}
-    if isinstance(value, list | tuple):
-        return [_plain(v) for v in value]
-    return value
-
-
 def to_toml(config: Config, whatif: WhatIf | None = None) -> str:
     """Write a config as a stand-alone TOML file that :func:`scenarios.load_config` reads back the same.
 
     Only the values set in the files or on the page are written (defaults stay defaults), with a header
     saying where it came from, so ``scenarios run`` on it gives the page's results.
     """
-    data = _plain(config.model_dump(exclude_unset=True, mode="python"))
-    head = [f"# Written by the scenarios app on {dt.date.today().isoformat()}."]
+    head = [f"Written by the scenarios app on {dt.date.today().isoformat()}."]
     if whatif is not None:
-        head.append(f"# Started from {whatif.base.name}; changed on the page:")
-        head += [f"#   {k} = {v!r}" for k, v in whatif.changes.items()]
-    head.append("# Run it from a terminal with: scenarios run THIS_FILE")
-    return "\n".join(head) + "\n\n" + tomli_w.dumps(data)
+        head.append(f"Started from {whatif.base.name}; changed on the page:")
+        head += [f"  {k} = {v!r}" for k, v in whatif.changes.items()]
+    head.append("Run it from a terminal with: scenarios run THIS_FILE")
+    return config_toml(config, head)
 
 
 def execute(config: Config, engine: str = "seir", replicates: int = 1, seed: int = 0, progress: bool = False):

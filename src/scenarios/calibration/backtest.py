@@ -21,11 +21,12 @@ from scipy import stats
 
 from ..config import Config, load_config
 from ..indicators import per_100k, rolling_sum
+from ..results import output_folder, write_csv
 from .fit import fit, fitted_config
 from .forecast import crossing_probability, forecast
 from .observed import read_observed, weekly_sums
 
-__all__ = ["ALPHAS", "backtest", "score_forecast", "score_table", "week_end"]
+__all__ = ["ALPHAS", "backtest", "score_forecast", "score_table", "week_end", "write_backtest"]
 
 ALPHAS = np.array([0.02, 0.05, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9])  # 23 quantiles with the median
 CASES_CRITERION = ("cases_7d_per_100k", 450.0)
@@ -219,3 +220,20 @@ def score_table(tables: Sequence[pd.DataFrame]) -> pd.DataFrame:
     overall = all_rows.groupby("method")[["wis", "cover_50", "cover_90"]].mean()
     overall.index = pd.MultiIndex.from_product([["all"], overall.index], names=["area", "method"])
     return pd.concat([by_area, overall])
+
+
+BACKTEST_OUTPUTS = {"scores.csv", "crossing.csv"}
+
+
+def write_backtest(table: pd.DataFrame, out: str | Path) -> Path:
+    """Write a back-test's ``scores.csv`` and ``crossing.csv`` (from ``table.attrs["crossing"]``) into ``out``.
+
+    All or nothing: the pair replaces an earlier one in one rename (see :func:`results.output_folder`), so
+    scores never sit beside the crossing errors of another run.
+    """
+    scores = table.copy()
+    scores.attrs = {}
+    with output_folder(out, BACKTEST_OUTPUTS) as tmp:
+        write_csv(scores, tmp / "scores.csv")
+        write_csv(table.attrs["crossing"], tmp / "crossing.csv")
+    return Path(out)

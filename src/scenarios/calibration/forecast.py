@@ -12,14 +12,17 @@ growth slows down instead of persisting for weeks); with fixed change dates Rt i
 from __future__ import annotations
 
 import datetime as dt
+import json
 import warnings
+from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
 import xarray as xr
 
-from ..config import SETTINGS, Config, apply_overrides
+from ..config import SETTINGS, Config, ConfigError, apply_overrides, to_toml
 from ..indicators import crossings, share_crossed
 from ..results import output_folder, write_netcdf
 from .fit import fitted_config, posterior_values
@@ -51,6 +54,7 @@ def forecast(
     engine: str = "seir",
     seed: int = 0,
     progress: bool = False,
+    whatif: Mapping[str, Any] | None = None,
 ) -> xr.Dataset:
     """Run ``draws`` posterior draws to ``days`` after the fit's last date.
 
@@ -68,6 +72,10 @@ def forecast(
         Picks the draws, the observation noise and the engine's randomness.
     progress : bool
         Show a progress bar over draws.
+    whatif : mapping, optional
+        Dotted config keys -> values changed for the forecast (as ``--set``): e.g. more oxygen beds, a
+        more severe variant. Keys the posterior draws set (Rt, initial infections, reporting share), the
+        scenario's dates and the interventions holding Rt's knots are refused.
 
     Returns
     -------
@@ -75,8 +83,15 @@ def forecast(
         Results of every draw along ``draw`` (the schema of :func:`scenarios.run`), plus
         ``expected_reported_cases`` (draw, time) under the fitted ascertainment and
         ``predicted_weekly_reported_cases`` (draw, week) with observation noise, ``week_start`` dates,
-        and the parameter values of each draw (``param_<name>``). ``attrs`` carry the fit's window and
-        ``forecast_from`` (first forecast date).
+        and the parameter values of each draw (``param_<name>``). ``attrs`` carry the fit's window,
+        ``forecast_from`` (first forecast date), ``whatif_json``, and what reruns any draw:
+        ``forecast_config_json`` (the config every draw starts from) and ``draw_overrides_json`` (each
+        draw's values of its dotted keys), which :func:`write_forecast` also writes as a sweep's input.
+
+    Raises
+    ------
+    ConfigError
+        A ``whatif`` key that is refused or not valid for the config, naming the key.
     """
     base = fitted_config(post)
     knots = fit_knots(base)
@@ -90,6 +105,8 @@ def forecast(
     if params.n_ascertainment:
         # Reported cases beyond the data (and the case indicators) use the last period's reporting share.
         overrides["reporting.ascertainment"] = params.get(values, "ascertainment")[:, -1]
+    if whatif:
+        config = _apply_whatif(config, dict(whatif), set(overrides))
     ds = simulate_draws(config, overrides, engine=engine, seed=seed, progress=progress)
     ds = ds.assign_coords(draw=np.arange(len(values)))
     if "reported_cases" in params.series:
@@ -123,9 +140,27 @@ def forecast(
             "area_name": post.attrs.get("area") or ds.attrs.get("area_name", ""),
             "converged": post.attrs["converged"],
             "convergence_note": post.attrs["convergence_note"],
+            "whatif_json": json.dumps(dict(whatif or {}), default=str),
+            "forecast_config_json": config.model_dump_json(),
+            "draw_overrides_json": json.dumps({k: np.asarray(v).tolist() for k, v in overrides.items()}),
         }
     )
     return ds
+
+
+def _apply_whatif(config: Config, whatif: dict[str, Any], drawn: set[str]) -> Config:
+    """``config`` with a forecast's what-if applied; keys the forecast itself sets are refused by name."""
+    fixed = ("scenario", "interventions", "calibration")
+    refused = [
+        f"--set {k}: set by each posterior draw; a what-if cannot change it"
+        if k in drawn
+        else f"--set {k}: the forecast sets the dates and Rt's knots (use --days); a what-if cannot change it"
+        for k in whatif
+        if k in drawn or k.split(".")[0] in fixed
+    ]
+    if refused:
+        raise ConfigError(refused)
+    return apply_overrides(config, whatif, where="--set")
 
 
 def _future_knots(config: Config, knots: tuple[dt.date, ...], end: dt.date) -> tuple[Config, list[dt.date]]:
@@ -191,13 +226,26 @@ def crossing_probability(fc: xr.Dataset) -> tuple[xr.DataArray, pd.DataFrame]:
     return da, table
 
 
-FORECAST_OUTPUTS = {"forecast.nc", "quantiles.nc", "crossing_probability.csv", "crossings.csv"}
+FORECAST_OUTPUTS = {
+    "forecast.nc",
+    "quantiles.nc",
+    "crossing_probability.csv",
+    "crossings.csv",
+    "forecast_config.toml",
+    "posterior.nc",
+    "whatifs.toml",
+}
 
 
 def write_forecast(fc: xr.Dataset, out: str | Path) -> Path:
-    """Write ``forecast.nc`` (all draws), ``quantiles.nc``, ``crossing_probability.csv`` and ``crossings.csv``.
+    """Write a forecast's outputs into the folder ``out``.
 
-    All or nothing: the set replaces an earlier one in one rename (see :func:`results.output_folder`).
+    ``forecast.nc`` (all draws), ``quantiles.nc``, ``crossing_probability.csv`` and ``crossings.csv``, and
+    what runs the same draws under other what-ifs: ``forecast_config.toml`` (the config every draw starts
+    from), ``posterior.nc`` (each draw's values, the sweep file's ``[posterior]`` contract) and
+    ``whatifs.toml``, a sweep file over them (``scenarios sweep whatifs.toml --out DIR``; its ``baseline``
+    what-if repeats this forecast draw for draw). All or nothing: the set replaces an earlier one in one
+    rename (see :func:`results.output_folder`).
     """
     with output_folder(out, FORECAST_OUTPUTS) as tmp:
         write_netcdf(fc, tmp / "forecast.nc")
@@ -205,4 +253,35 @@ def write_forecast(fc: xr.Dataset, out: str | Path) -> Path:
         prob, table = crossing_probability(fc)
         prob.to_pandas().T.to_csv(tmp / "crossing_probability.csv", float_format="%.4g", date_format="%Y-%m-%d")
         table.to_csv(tmp / "crossings.csv", index=False, date_format="%Y-%m-%d")
+        _write_sweep_inputs(fc, tmp)
     return Path(out)
+
+
+def _write_sweep_inputs(fc: xr.Dataset, folder: Path) -> None:
+    config = Config.model_validate_json(fc.attrs["forecast_config_json"])
+    a = fc.attrs
+    about = f"the forecast from {a['forecast_from']} of a fit to {a['fit_from']} .. {a['fit_until']}"
+    header = [f"The config every posterior draw of {about} starts from;", "posterior.nc holds each draw's values."]
+    (folder / "forecast_config.toml").write_text(to_toml(config, header), encoding="utf-8")
+    draws = json.loads(a["draw_overrides_json"])
+    posterior = xr.Dataset({k: ("draw", np.asarray(v, dtype=float)) for k, v in draws.items()})
+    posterior.attrs = {"title": f"posterior draws of {about}", "source": "scenarios forecast"}
+    write_netcdf(posterior, folder / "posterior.nc")
+    n = fc.sizes["draw"]
+    sweep = [
+        f"# What-ifs on {about}: `scenarios sweep whatifs.toml --out DIR` runs its {n} posterior draws",
+        "# (replicate k = draw k of forecast.nc) under every what-if below; `baseline` repeats the forecast.",
+        "# Add what-ifs as dotted config keys, e.g.",
+        '#   [whatifs."300 more oxygen beds"]',
+        '#   "capacity.beds_oxygen" = 1300',
+        f"name = {json.dumps('What-ifs on ' + about)}",
+        'base = "forecast_config.toml"',
+        f'engine = "{a["engine"]}"',
+        "seed = 0",
+        "",
+        "[posterior]",
+        'path = "posterior.nc"',
+        "",
+        "[whatifs.baseline]",
+    ]
+    (folder / "whatifs.toml").write_text("\n".join(sweep) + "\n", encoding="utf-8")

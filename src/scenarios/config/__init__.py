@@ -1,7 +1,7 @@
 """What-if configs: the schema (frozen pydantic models) and loading from TOML files."""
 
 from .base import AGE_GROUPS, N_AGE, SETTINGS, StrictModel, param
-from .loader import ConfigError, apply_overrides, dotted_keys, load_config, parse_set
+from .loader import ConfigError, apply_overrides, dotted_keys, load_config, parse_set, to_toml
 from .model import (
     Disease,
     Immunity,
@@ -39,4 +39,5 @@ __all__ = [
     "load_config",
     "param",
     "parse_set",
+    "to_toml",
 ]

@@ -140,11 +140,12 @@ class Calibration(StrictModel):
     rt_damping: float = param(
         1.0,
         units="1 per knot",
-        source="user; 0.5 in the shipped 2021 configs, chosen on Tien Giang, never on the scored provinces "
-        "(docs/calibration.md)",
+        source="user; 0 in the shipped 2021 configs, chosen on Tien Giang, Tay Ninh, Can Tho and Khanh Hoa, "
+        "never on the scored provinces (docs/calibration.md)",
         description="Forecast of a random walk: log Rt at each future knot is this share of the one before, "
-        "plus a step of the rt_step prior (1 = undamped; < 1 brings Rt towards 1, a damped trend).",
-        gt=0,
+        "plus a step of the rt_step prior (1 = undamped; < 1 brings Rt towards 1, a damped trend; 0 = Rt "
+        "centred on 1 at every future knot).",
+        ge=0,
         le=1,
     )
     ascertainment_change_dates: tuple[dt.date, ...] = param(

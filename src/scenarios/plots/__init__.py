@@ -30,7 +30,7 @@ measures, surge steps), and one module per family of figures. Everything public 
 from __future__ import annotations
 
 from . import kit
-from ._data import measures, threshold_set
+from ._data import RESOURCES, first_over_capacity, m3_per_cylinder, measures, threshold_set
 from ._format import (
     A4_LANDSCAPE,
     A4_PORTRAIT,
@@ -40,13 +40,14 @@ from ._format import (
     PageSize,
     format_date,
     format_number,
+    page_bbox,
     save,
     source_line,
     to_bytes,
     unit_label,
     variable_label,
 )
-from ._words import INDICATOR_LABELS, Lang
+from ._words import INDICATOR_LABELS, Lang, engine_label
 from .bands import MIN_RUNS, bands, crossing_probability
 from .care_figures import beds, icu, oxygen
 from .comparison import compare
@@ -60,6 +61,7 @@ __all__ = [
     "FIGURES",
     "FONT",
     "MIN_RUNS",
+    "RESOURCES",
     "SIZES",
     "INDICATOR_LABELS",
     "Format",
@@ -71,12 +73,16 @@ __all__ = [
     "compare",
     "crossing_probability",
     "dashboard",
+    "engine_label",
+    "first_over_capacity",
     "format_date",
     "format_number",
     "icu",
+    "m3_per_cylinder",
     "measures",
     "oxygen",
     "oxygen_patients",
+    "page_bbox",
     "save",
     "source_line",
     "threshold_set",

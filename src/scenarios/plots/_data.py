@@ -107,7 +107,8 @@ def _criteria_rows(table: pd.DataFrame, indicator: str) -> pd.DataFrame:
     return table[(table["kind"] == "criterion") & (table["indicator"] == indicator)]
 
 
-def _first_exceed(times: np.ndarray, demand: np.ndarray, capacity: np.ndarray, tol: float = 1e-6) -> Any:
+def first_over_capacity(times: np.ndarray, demand: np.ndarray, capacity: np.ndarray, tol: float = 1e-6) -> Any:
+    """Return the first time demand exceeds capacity (beyond a relative ``tol``), or None if it never does."""
     over = demand > capacity + tol * np.maximum(1.0, capacity)
     idx = np.flatnonzero(over)
     return pd.Timestamp(times[idx[0]]) if idx.size else None
@@ -119,7 +120,7 @@ def _step_ups(capacity: np.ndarray) -> np.ndarray:
     return np.flatnonzero((jump > 0.5) & (jump > 0.02 * np.abs(prev))) + 1
 
 
-def _m3_per_cylinder(ds: xr.Dataset) -> float:
+def m3_per_cylinder(ds: xr.Dataset) -> float:
     """Gas in one cylinder (m³), from the run's own demand in m³ and in cylinders, else from its config."""
     if "oxygen_demand_cylinders_per_day" in ds and "oxygen_demand_m3_per_day" in ds:
         m3 = _series(ds, "oxygen_demand_m3_per_day").values

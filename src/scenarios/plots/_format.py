@@ -14,7 +14,7 @@ import xarray as xr
 
 from ..results import VARIABLES, write_atomic
 from ._data import threshold_set
-from ._words import _ENGINES, _MONTHS_EN, _UNITS_EN, _UNITS_VI, INDICATOR_LABELS, Lang, _t
+from ._words import _MONTHS_EN, _UNITS_EN, _UNITS_VI, INDICATOR_LABELS, Lang, _t, engine_label
 
 if TYPE_CHECKING:  # pragma: no cover
     from matplotlib.axes import Axes
@@ -245,7 +245,7 @@ def source_line(ds: xr.Dataset, lang: Lang = "vi") -> str:
             file += (" + " if lang == "en" else " + thay đổi: ") + ", ".join(f"{k}={v}" for k, v in changed.items())
         except ValueError:
             pass
-    engine = _ENGINES.get(a.get("engine", ""), {}).get(lang, a.get("engine", "—"))
+    engine = engine_label(a.get("engine", "—"), lang)
     try:
         ts_name = threshold_set(ds).name
     except (ValueError, OSError):  # pragma: no cover - defensive

@@ -95,6 +95,12 @@ _ENGINES = {
     "abm": {"vi": "dựa trên cá thể (ABM)", "en": "agent-based"},
 }
 
+
+def engine_label(engine: str, lang: Lang) -> str:
+    """Return the engine's name as a reader would say it (``"seir"`` -> "age-structured SEIR"); unknown as is."""
+    return _ENGINES.get(engine, {}).get(lang, engine)
+
+
 #: Indicator name -> (label, unit) by language, as the plans write them.
 INDICATOR_LABELS: dict[str, dict[str, tuple[str, str]]] = {
     "cases_7d_per_100k": {

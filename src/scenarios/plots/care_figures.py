@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import xarray as xr
 
-from ._data import _first_exceed, _m3_per_cylinder, _oxygen_config, _require, _series, _step_ups, _times
+from ._data import _oxygen_config, _require, _series, _step_ups, _times, first_over_capacity, m3_per_cylinder
 from ._format import (
     _C,
     PageSize,
@@ -75,7 +75,7 @@ def beds(ds: xr.Dataset, lang: Lang = "vi", size: PageSize = "a4-landscape") -> 
     t = _times(ds)
     demand = (_series(ds, "census_oxygen") + _series(ds, "unmet_oxygen")).values
     avail = _series(ds, "beds_oxygen_available").values
-    run_out = _first_exceed(ds["time"].values, demand, avail)
+    run_out = first_over_capacity(ds["time"].values, demand, avail)
     with _rc():
         fig = _new_figure(size)
         ax = fig.add_subplot()
@@ -141,7 +141,7 @@ def icu(ds: xr.Dataset, lang: Lang = "vi", size: PageSize = "a4-landscape") -> F
     t = _times(ds)
     demand = (_series(ds, "census_icu") + _series(ds, "unmet_icu")).values
     cap = _series(ds, "icu_staffed_available").values
-    first = _first_exceed(ds["time"].values, demand, cap)
+    first = first_over_capacity(ds["time"].values, demand, cap)
     with _rc():
         fig = _new_figure(size)
         ax = fig.add_subplot()
@@ -181,7 +181,7 @@ def oxygen(ds: xr.Dataset, lang: Lang = "vi", size: PageSize = "a4-landscape") -
     t = _times(ds)
     demand = _series(ds, "oxygen_demand_m3_per_day").values
     supply = _series(ds, "oxygen_supply_m3_per_day").values
-    per_cyl = _m3_per_cylinder(ds)
+    per_cyl = m3_per_cylinder(ds)
     m3 = "m³/ngày" if lang == "vi" else "m³/day"
     with _rc():
         fig = _new_figure(size)

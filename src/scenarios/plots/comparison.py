@@ -30,7 +30,7 @@ from ._format import (
     variable_label,
 )
 from ._marks import _threshold_line
-from ._words import _ENGINES, INDICATOR_LABELS, Lang, _check_lang, _t
+from ._words import INDICATOR_LABELS, Lang, _check_lang, _t, engine_label
 
 if TYPE_CHECKING:  # pragma: no cover
     from matplotlib.axes import Axes
@@ -90,7 +90,7 @@ def _ensemble_crossings(
 def _run_label(ds: xr.Dataset, lang: Lang) -> str:
     engine = ds.attrs.get("engine", "")
     name = ds.attrs.get("scenario_name", "run")
-    return f"{name} ({_ENGINES.get(engine, {}).get(lang, engine)})" if engine else name
+    return f"{name} ({engine_label(engine, lang)})" if engine else name
 
 
 def compare(
