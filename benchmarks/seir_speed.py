@@ -92,7 +92,8 @@ _FIT = textwrap.dedent("""
     import scenarios
     from scenarios.simulate import run_batch
     from scenarios.calibration.model import Parameters, base_config, knot_dates
-    cfg = scenarios.load_config(sys.argv[1])
+    # rt_damping acts in forecasts only; set to a value every tree accepts (older ones required > 0).
+    cfg = scenarios.load_config(sys.argv[1], overrides={"calibration.rt_damping": 0.5})
     cal, start = cfg.calibration, cfg.scenario.start_date
     end = start + dt.timedelta(days=cfg.scenario.horizon_days - 1)
     knots = knot_dates(cal, start, end)
