@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 
 import numpy as np
 import pytest
@@ -155,6 +156,9 @@ def test_member_configs_equal_apply_overrides_key_by_key() -> None:
         for key, value in one.items():  # in order: the whole section first, then its field
             expected = apply_overrides(expected, {key: value.item() if hasattr(value, "item") else value})
         assert member == expected, i
+        plain = {key: v.tolist() if hasattr(v, "tolist") else v for key, v in one.items()}
+        earlier = json.loads(cfg.provenance["overrides"])
+        assert member.provenance["overrides"] == json.dumps({**earlier, **plain}, default=str, ensure_ascii=False)
     assert members[2].reporting.ascertainment == 0.3 and members[2].reporting.delay_mean_days == 4.0
     assert members[0].interventions[2].home == 0.7
 

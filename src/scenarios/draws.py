@@ -175,6 +175,8 @@ def member_configs(config: Config, draws: Mapping[str, Any]) -> list[Config]:
     }
     plain = {key: arr.tolist() for key, arr in values.items()}  # Python numbers, lists for lists by age
     earlier = json.loads(config.provenance.get("overrides") or "{}")
+    # The base config's own overrides (a fit's carry its whole list of interventions), encoded once.
+    kept = _dumps({key: v for key, v in earlier.items() if key not in values})
     cache: dict[tuple, Any] = {}  # members with the same values of a section share its validated model
     out = []
     for i in range(k):
@@ -192,10 +194,23 @@ def member_configs(config: Config, draws: Mapping[str, Any]) -> list[Config]:
                     raise ConfigError([_problem(e, s, sorted(keys[s]), i)]) from None
             update[s] = cache[ident]
         member = config.model_copy(update=update)
-        overrides = json.dumps({**earlier, **draw}, default=str, ensure_ascii=False)
+        overrides = _overrides(earlier, draw, kept)
         member._provenance = {**config.provenance, "overrides": overrides}
         out.append(member)
     return out
+
+
+def _dumps(overrides: Mapping[str, Any]) -> str:
+    return json.dumps(overrides, default=str, ensure_ascii=False)
+
+
+def _overrides(earlier: Mapping[str, Any], draw: Mapping[str, Any], kept: str) -> str:
+    """Return ``_dumps({**earlier, **draw})``, from ``kept``: the encoded ``earlier`` without the draw's keys."""
+    if any(key in earlier for key in draw):  # a key set again keeps its place: encode the whole merge
+        return _dumps({**earlier, **draw})
+    if kept == "{}" or not draw:
+        return _dumps(draw) if kept == "{}" else kept
+    return kept[:-1] + ", " + _dumps(draw)[1:]  # the same text: json.dumps joins items with ", "
 
 
 def _problem(e: Exception, section: str, keys: list[str], index: int) -> str:

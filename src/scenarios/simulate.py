@@ -451,12 +451,14 @@ def _batch_loop(
         p_critical=np.array([d.p_critical for d in diseases]),
     )
     reporter = Reporter.ensemble(members, n_days, n_age)
-    healths = [build_health_system(c, population.total) for c in members]
+    # Health systems serve care and policies; without care (and so without policies) only the first
+    # member's are built, for the results' labels.
+    healths = [build_health_system(c, population.total) for c in (members if full else members[:1])]
     if full:
         care = Care.ensemble([c.care for c in members], [c.oxygen for c in members], healths)
     thresholds = threshold_set_of(config)
     tracker = IndicatorTracker(n_days, population.total, thresholds, config.levels, members=k)
-    policies = [build_policy_engine(c, n_days, health=h) for c, h in zip(members, healths, strict=True)]
+    policies = [build_policy_engine(c, n_days, health=h) for c, h in zip(members, healths, strict=False)]
     rec.coords["variant"] = list(diseases[0].variants)
     rec.coords.update(tracker.coords | policies[0].coords)
     scheduled = _scheduled_multipliers(config, members, n_days)
