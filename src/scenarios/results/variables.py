@@ -1,15 +1,6 @@
-"""The results schema: one ``xarray.Dataset`` per run, its variables' metadata, and safe file writing.
+"""Every variable a run produces (:data:`VARIABLES`: dims, units, names, cell methods) and CF units.
 
-Every variable a run produces is declared in :data:`VARIABLES` with its dimensions, units, an English and a
-Vietnamese ``long_name`` and a CF ``cell_methods`` (``time: sum`` for flows over a day, ``time: point`` for
-stocks at the end of a day). ``time`` holds calendar dates; ``day`` (days since the start) sits beside it.
-
-Units follow the CF conventions: UDUNITS strings (``"1"`` for counts, ``"d-1"`` per day, ``"m3 d-1"``,
-``"1e-5"`` per 100,000 people), the counted thing named in ``long_name`` ("new infections, people per day"),
-and the unit as people read it in ``units_label`` (``"people/day"``), which figures and tables show.
-:func:`write_netcdf` also stores yes/no and event flags as integers with ``flag_values``/``flag_masks`` and
-``flag_meanings``, gives every coordinate a ``long_name``, and keeps file names but no directories in the
-attributes.
+The conventions are described in :mod:`scenarios.results`.
 """
 
 from __future__ import annotations
