@@ -101,7 +101,7 @@ def test_reused_right_hand_side_changes_nothing(monkeypatch) -> None:
         imported = np.zeros((2, nv, na))
         imported[:, 0] = 50.0 if day in (0, 20) else 0.0  # seeding changes the state overnight on those days
         contacts = np.stack([base, base * (0.6 if day >= 10 else 1.0)])  # member 1's contacts change on day 10
-        engines[1]._members.end[:] = np.nan  # never reuse: every day evaluates its first right-hand side
+        engines[1]._members.stale[:] = True  # never reuse: every day evaluates its first right-hand side
         flows = [e.step(day, contacts, imported, np.zeros((2, na))) for e in engines]
         np.testing.assert_array_equal(engines[0].y, engines[1].y)
         np.testing.assert_array_equal(flows[0].new_infections, flows[1].new_infections)

@@ -196,14 +196,19 @@ class CompartmentalEngine:
         atol = 1e-9 * self.population.total / y.size
         if self.solver == "compiled":
             states = y[None]
-            self._members.integrate(states, contacts[None], atol, self.rtol, inputs.day)
+            changed = np.array([bool(imported.any()) or bool(np.any(inputs.booster_doses))])
+            self._members.integrate(states, contacts[None], atol, self.rtol, inputs.day, changed)
             end = states[0]
         else:
             sol = solve_ivp(self.rhs, (0.0, 1.0), y, args=(contacts,), method="RK45", rtol=self.rtol, atol=atol)
             if not sol.success:  # pragma: no cover - the system is smooth and bounded
                 raise RuntimeError(f"integration failed on day {inputs.day}: {sol.message}")
             end = sol.y[:, -1]
-        self.y = np.maximum(end, 0.0) if end.min() < 0 else end
+        if end.min() < 0:
+            end = np.maximum(end, 0.0)
+            if self.solver == "compiled":
+                self._members.stale[0] = True  # clipped: the kept right-hand side is not the state's
+        self.y = end
         x = self._view(self.y)
         return DayFlows(
             new_infections=x["cum_inf"] - before["cum_inf"] + seeded,
@@ -240,16 +245,22 @@ class _Members:
         self.n_inv = 1.0 / np.maximum(population.sizes, 1e-300)
         # Each member's first step of the next day: the step its last day proposed (0: choose as scipy).
         self.steps = np.zeros(len(diseases))
-        # Each member's right-hand side at the end of its last day, and that day's end state and contacts: a
-        # day that starts from them unchanged (no seeding, boosters, clipping or new contacts) reuses it.
+        # Each member's right-hand side at the end of its last day and that day's contacts: a day that starts
+        # from that state (no seeding, boosters or clipping overnight: ``stale`` and ``changed`` say) under
+        # the same contacts reuses it. Flags, not a comparison of states, which would cost what it saves.
         self.derivs = np.zeros((len(diseases), sum(int(np.prod(s)) for s in shapes.values())))
-        self.end = np.full_like(self.derivs, np.nan)
+        self.stale = np.ones(len(diseases), dtype=bool)  # no right-hand side kept yet, or the state clipped
         self.contacts = np.full((len(diseases), na, na), np.nan)
 
-    def integrate(self, states: np.ndarray, contacts: np.ndarray, atol: float, rtol: float, day: int) -> None:
-        """Advance ``states`` (n_member, n_state) by one day in place under ``contacts`` (n_member, na, na)."""
+    def integrate(
+        self, states: np.ndarray, contacts: np.ndarray, atol: float, rtol: float, day: int, changed: np.ndarray
+    ) -> None:
+        """Advance ``states`` (n_member, n_state) by one day in place under ``contacts`` (n_member, na, na).
+
+        ``changed`` (n_member,) marks members whose state changed since their last day ended (seeding, boosters).
+        """
         contacts = np.ascontiguousarray(contacts, dtype=float)
-        fresh = (states == self.end).all(axis=1) & (contacts == self.contacts).all(axis=(1, 2))
+        fresh = ~(self.stale | changed) & (contacts == self.contacts).all(axis=(1, 2))
         nfev = _seir_kernels.rk45_days(
             states,
             self.derivs,
@@ -267,7 +278,7 @@ class _Members:
             self.wanes,
             self.recovered_to,
         )
-        self.end[:] = states
+        self.stale[:] = False
         self.contacts[:] = contacts
         if (nfev < 0).any():  # pragma: no cover - the system is smooth and bounded
             raise RuntimeError(f"integration failed on day {day}: step size too small")
@@ -342,7 +353,8 @@ class EnsembleEngine:
         before = {k: x[k].copy() for k in ("cum_inf", "cum_onset")}
         atol = 1e-9 * self.population.total / y.shape[1]
         if self._members is not None:
-            self._members.integrate(y, contacts, atol, self.rtol, day)
+            changed = imported.reshape(len(y), -1).any(axis=1) | booster_doses.any(axis=1)
+            self._members.integrate(y, contacts, atol, self.rtol, day, changed)
         else:  # the reference integrator, one member at a time
             for k, one in enumerate(self._singles):
                 sol = solve_ivp(
@@ -354,6 +366,8 @@ class EnsembleEngine:
         negative = y.min(axis=1) < 0
         if negative.any():  # as the single engine: clip only a member that went below zero
             y[negative] = np.maximum(y[negative], 0.0)
+            if self._members is not None:
+                self._members.stale |= negative
         return DayFlows(
             new_infections=x["cum_inf"] - before["cum_inf"] + seeded,
             new_onsets=x["cum_onset"] - before["cum_onset"],
