@@ -278,3 +278,35 @@ def test_census_series_fitted_end_to_end_through_the_cli(tmp_path, capsys):
 def test_regular_knots_and_fixed_change_dates_exclude_each_other():
     with pytest.raises(ValueError, match="rt_knot_days .* or rt_change_dates, not both"):
         _config(21, ["2026-01-10"], knot_days=7)
+
+
+def test_sampler_coordinates_map_back_and_carry_the_jacobian():
+    from scenarios.calibration.fit import FitProblem
+
+    config = _config(35, [])
+    truth = {"rt_start": 1.6, "initial_infections": 60.0, "ascertainment_1": 0.3, "dispersion_reported_cases": 20.0}
+    data = synthetic(config, truth, seed=1)
+    cal = config.calibration.model_copy(update={"ascertainment_change_dates": (START + dt.timedelta(days=14),)})
+    problem = FitProblem(config.model_copy(update={"calibration": cal}), data)
+    names = problem.params.names
+    assert {"ascertainment_1", "ascertainment_2", "initial_infections"} <= set(names)
+    rng = np.random.default_rng(0)
+    theta = problem.params.prior_mean + 0.5 * rng.standard_normal((5, len(names)))
+    x = problem.coordinates(theta)
+    np.testing.assert_allclose(problem.theta(x), theta, rtol=1e-12, atol=1e-12)
+    # The sampler moves log(share_1 x initial infections) and log(share_2 / share_1).
+    nat = problem.params.natural(theta)
+    i, a1, a2 = (names.index(n) for n in ("initial_infections", "ascertainment_1", "ascertainment_2"))
+    np.testing.assert_allclose(x[:, i], np.log(nat[:, a1] * nat[:, i]))
+    np.testing.assert_allclose(x[:, a2], np.log(nat[:, a2] / nat[:, a1]))
+    # log |d theta / d x| against central differences of the map.
+    h = 1e-6
+    for row in x:
+        jac = np.column_stack(
+            [(problem.theta(row + h * e) - problem.theta(row - h * e)) / (2 * h) for e in np.eye(len(row))]
+        )
+        assert np.isclose(problem.log_jacobian(row), np.log(abs(np.linalg.det(jac))), atol=1e-6)
+    # A later share above 1 is outside the model: no posterior there, and no warning.
+    bad = x[0].copy()
+    bad[a2] = 5.0
+    assert problem.log_posterior(bad[None])[0] == -np.inf

@@ -13,10 +13,12 @@ import time
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
 import xarray as xr
+from scipy.special import expit
 
 from ..config import Config, load_config
 from ..config.calibration import Calibration, Sampler
@@ -82,7 +84,8 @@ class FitProblem:
     def log_posterior(self, x: np.ndarray) -> np.ndarray:
         """Log prior + log likelihood at sampler coordinates ``x`` (K, n_params); -inf where the model refuses."""
         theta = self.theta(np.atleast_2d(x))
-        lp = self.params.log_prior(theta)  # no Jacobian term: the change of coordinates has determinant 1
+        with np.errstate(invalid="ignore"):  # NaN where a share would exceed 1
+            lp = self.params.log_prior(theta) + self.log_jacobian(np.atleast_2d(x))
         values = self.params.natural(theta)
         ok = np.isfinite(lp) & np.all(np.isfinite(values), axis=1)
         ok &= self.params.get(values, "rt_start")[:, 0] <= 30  # the config's own limits
@@ -95,40 +98,64 @@ class FitProblem:
             out[ok] = lp[ok] + log_likelihood(expected, self.observed, disp, self.calibration.weekly)
         return np.where(np.isfinite(out), out, -np.inf)
 
-    # Sampler coordinates. Reported cases identify the product of the first period's ascertainment and the
-    # initial infections (reported = share x infections) far better than either: on the priors' scales
-    # (logit share, log infections) the posterior is a thin curved ridge that no sampler crosses quickly.
-    # The sampler therefore moves log(share x initial infections), the initial *reported* scale, in place
-    # of log initial infections; every other coordinate is the prior's own.
-    def _ridge(self) -> tuple[int, int] | None:
+    # Sampler coordinates. Reported cases identify the product of each period's ascertainment and the
+    # infections far better than either: on the priors' scales (logit share, log infections) the posterior
+    # is a thin curved ridge that no sampler crosses quickly. The sampler therefore moves
+    # log(share_1 x initial infections), the initial *reported* scale, in place of log initial infections,
+    # and log(share_k / share_1), the change of reporting, in place of logit share_k for later periods;
+    # every other coordinate is the prior's own. The prior stays the configured one (plus the Jacobian).
+    def _ridge(self) -> tuple[int, int, list[int]] | None:
         names = self.params.names
         if "ascertainment_1" not in names:
             return None
-        return names.index("initial_infections"), names.index("ascertainment_1")
+        later = [k for k, n in enumerate(names) if n.startswith("ascertainment_") and n != "ascertainment_1"]
+        return names.index("initial_infections"), names.index("ascertainment_1"), later
 
     def theta(self, x: np.ndarray) -> np.ndarray:
-        """Parameters on the priors' (transformed) scale from sampler coordinates ``x`` (..., n_params)."""
+        """Parameters on the priors' (transformed) scale from sampler coordinates ``x`` (..., n_params).
+
+        A later period's share above 1 has no parameters: its entries are NaN.
+        """
         theta = np.array(x, dtype=float)
         if (ridge := self._ridge()) is not None:
-            i, j = ridge
-            theta[..., i] = theta[..., i] + np.logaddexp(0.0, -theta[..., j])  # minus log(share)
+            i, j, later = ridge
+            log_share = -np.logaddexp(0.0, -theta[..., j])
+            theta[..., i] = theta[..., i] - log_share
+            with np.errstate(invalid="ignore", divide="ignore"):
+                for k in later:
+                    log_k = np.where(theta[..., k] + log_share < 0, theta[..., k] + log_share, np.nan)
+                    theta[..., k] = log_k - np.log(-np.expm1(log_k))
         return theta
 
     def coordinates(self, theta: np.ndarray) -> np.ndarray:
         """Sampler coordinates from parameters on the priors' scale (inverse of :meth:`theta`)."""
         x = np.array(theta, dtype=float)
         if (ridge := self._ridge()) is not None:
-            i, j = ridge
-            x[..., i] = x[..., i] - np.logaddexp(0.0, -x[..., j])
+            i, j, later = ridge
+            log_share = -np.logaddexp(0.0, -x[..., j])
+            x[..., i] = x[..., i] + log_share
+            for k in later:
+                x[..., k] = -np.logaddexp(0.0, -x[..., k]) - log_share
         return x
+
+    def log_jacobian(self, x: np.ndarray) -> np.ndarray:
+        """Log |d theta / d x| of :meth:`theta`: 1 / (1 - share_k) for each later period (the rest is 1)."""
+        theta = self.theta(x)
+        out = np.zeros(theta.shape[:-1])
+        if (ridge := self._ridge()) is not None:
+            for k in ridge[2]:
+                out = out + np.logaddexp(0.0, theta[..., k])  # -log(1 - share) = log(1 + exp(logit share))
+        return out
 
     def prior_sd(self) -> np.ndarray:
         """Prior sd of each sampler coordinate (linearised at the prior medians)."""
         sd = self.params.prior_sd.copy()
         if (ridge := self._ridge()) is not None:
-            i, j = ridge
-            share = 1 / (1 + np.exp(-self.params.prior_mean[j]))
-            sd[i] = np.hypot(sd[i], (1 - share) * sd[j])
+            i, j, later = ridge
+            share = expit(self.params.prior_mean)
+            sd[i] = np.hypot(sd[i], (1 - share[j]) * sd[j])
+            for k in later:
+                sd[k] = np.hypot((1 - share[k]) * sd[k], (1 - share[j]) * sd[j])
         return sd
 
 
@@ -199,10 +226,31 @@ def _laplace(problem: FitProblem, mode: np.ndarray) -> np.ndarray:
     return cov * np.outer(scale, scale)
 
 
+def _start(problem: FitProblem, best: np.ndarray, cov: np.ndarray, walkers: int, rng: np.random.Generator) -> Any:
+    """Walkers' first states (an ``emcee.State`` with their log posterior): draws from the Laplace approximation.
+
+    A draw where the model has no posterior (e.g. a later reporting share above 1) is redrawn, up to ten
+    times, then replaced by the point estimate: a walker at -inf would give emcee NaN acceptance ratios.
+    """
+    import emcee
+
+    start = rng.multivariate_normal(best, cov, size=walkers)
+    lp = problem.log_posterior(start)
+    for _ in range(10):
+        bad = ~np.isfinite(lp)
+        if not bad.any():
+            break
+        start[bad] = rng.multivariate_normal(best, cov, size=int(bad.sum()))
+        lp[bad] = problem.log_posterior(start[bad])
+    if (bad := ~np.isfinite(lp)).any():
+        start[bad], lp[bad] = best, problem.log_posterior(best[None])[0]
+    return emcee.State(start, log_prob=lp)
+
+
 def _sample(
-    problem: FitProblem, start: np.ndarray, cov: np.ndarray, settings: Sampler, progress: bool
+    problem: FitProblem, start: Any, cov: np.ndarray, settings: Sampler, progress: bool
 ) -> tuple[np.ndarray, np.ndarray, float]:
-    """Run emcee from ``start`` (walkers, n): two warm-up windows that adapt the proposals, then the kept steps.
+    """Run emcee from ``start`` (an ``emcee.State``): two warm-up windows that adapt the proposals, then the kept steps.
 
     Every walker is its own Metropolis-Hastings chain (proposals never look at other walkers), so R-hat
     across walkers compares genuinely independent chains; the whole walker set is one batched model call a
@@ -218,10 +266,10 @@ def _sample(
     """
     import emcee
 
-    n = start.shape[1]
+    n = start.coords.shape[1]
     windows = [settings.burn // 2, settings.burn - settings.burn // 2, settings.steps - settings.burn]
-    state: emcee.State | np.ndarray = start
-    mean = start.mean(axis=0)
+    state = start
+    mean = start.coords.mean(axis=0)
     for k, length in enumerate(windows):
         if length == 0:
             continue
@@ -229,9 +277,11 @@ def _sample(
             (emcee.moves.GaussianMove(cov * 2.38**2 / n), 0.5),
             (emcee.moves.MHMove(_IndependentT(mean, cov)), 0.5),
         ]
-        sampler = emcee.EnsembleSampler(len(start), n, problem.log_posterior, vectorize=True, moves=moves)
+        sampler = emcee.EnsembleSampler(len(start.coords), n, problem.log_posterior, vectorize=True, moves=moves)
         sampler.random_state = np.random.RandomState([settings.seed, k]).get_state()  # emcee's API wants one
-        state = sampler.run_mcmc(state, length, progress=progress)
+        # Walkers are separate chains, so fewer walkers than parameters is fine: emcee's check of the ensemble's
+        # spread (meant for its ensemble moves) does not apply.
+        state = sampler.run_mcmc(state, length, progress=progress, skip_initial_state_check=True)
         if k < 2:
             kept = sampler.get_chain(discard=length // 2).reshape(-1, n)
             cov, mean = _adapted(kept, cov), kept.mean(axis=0)
@@ -331,9 +381,8 @@ def fit(
     best = _optimise(problem, cal.sampler.optimizer_evaluations, progress)
 
     walkers = cal.sampler.walkers
-    rng = np.random.default_rng(cal.sampler.seed)
     cov = _laplace(problem, best)
-    start = rng.multivariate_normal(best, cov, size=walkers)
+    start = _start(problem, best, cov, walkers, np.random.default_rng(cal.sampler.seed))
     chain, logp, acceptance = _sample(problem, start, cov, cal.sampler, progress)
 
     natural = params.natural(problem.theta(chain))
