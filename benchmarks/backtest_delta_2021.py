@@ -6,8 +6,9 @@ Fits each province's reported cases up to each cutoff (weekly, through the rise 
     python benchmarks/backtest_delta_2021.py [PROVINCE ...] [CUTOFF ...]  # adds to benchmarks/results/backtest_*.csv
     python benchmarks/backtest_delta_2021.py --table                # summarises them into docs/backtest_2021.md
 
-Sampler settings are lighter than a planner's fit (see SAMPLER) so that 16 fits finish in well under an hour
-on a 2-core machine with ``scenarios.simulate.run_batch``; the table says which fits had not converged.
+Sampler settings are lighter than a planner's fit (see SAMPLER: 16 walkers x 1,200 steps, about 20,000 model
+runs a fit) so that 16 fits finish in well under an hour on a 2-core machine; the table says which fits had
+not converged. Run provinces in separate processes to use both cores.
 """
 
 from __future__ import annotations
@@ -33,8 +34,9 @@ PROVINCES = {
 }
 CUTOFFS = [dt.date(2021, 7, 12), dt.date(2021, 7, 26), dt.date(2021, 8, 9), dt.date(2021, 8, 23)]
 SAMPLER = {
-    "calibration.sampler.steps": 120,
-    "calibration.sampler.burn": 60,
+    "calibration.sampler.walkers": 16,
+    "calibration.sampler.steps": 1200,
+    "calibration.sampler.burn": 400,
     "calibration.sampler.optimizer_evaluations": 600,
 }
 DRAWS = 100

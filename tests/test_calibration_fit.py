@@ -19,7 +19,7 @@ from .conftest import homogeneous
 START = dt.date(2026, 1, 1)
 
 
-def _config(days: int, change: list[str], steps: int = 40, walkers: int = 0, knot_days: int = 0, **priors):
+def _config(days: int, change: list[str], steps: int = 40, walkers: int = 12, knot_days: int = 0, **priors):
     return homogeneous(
         scenario={"horizon_days": days},
         variants={"resident": {"r0": None, "rt_start": 1.5, "initial_infections": 50}},
@@ -177,13 +177,13 @@ def knot_fit():
 def test_forecast_continues_the_random_walk_damped_towards_rt_1(knot_fit):
     post = knot_fit
     knots = [n for n in post.attrs["parameters"].split(",") if n.startswith("rt_change")]
-    assert knots == ["rt_change_1", "rt_change_2", "rt_change_3"]  # days 7, 14, 21 of days 0..27
+    assert knots == ["rt_change_1", "rt_change_2"]  # days 7 and 14 of days 0..27; day 21 has too few data after it
     fc = forecast(post, days=21, draws=5)
     product = fc["contact_multiplier"].isel(setting=0)  # Rt ratio to day 0, the same on every setting
     rt_last = fc["param_rt_start"] * np.prod([fc[f"param_{k}"] for k in knots], axis=0)
-    np.testing.assert_allclose(fc["param_rt_start"] * product.isel(time=27), rt_last)
-    for week in (1, 2, 3):  # future knots on days 28, 35, 42: log Rt halves each week
-        rt = fc["param_rt_start"] * product.isel(time=21 + 7 * week)
+    np.testing.assert_allclose(fc["param_rt_start"] * product.isel(time=20), rt_last)
+    for week in (1, 2, 3, 4):  # the forecast's knots on days 21 (the last fitted week), 28, 35, 42: log Rt halves
+        rt = fc["param_rt_start"] * product.isel(time=14 + 7 * week)
         np.testing.assert_allclose(np.log(rt), 0.5**week * np.log(rt_last), atol=2e-3)
     assert np.all(product.isel(time=slice(29, 35)).values == product.isel(time=[28]).values)  # constant between
 
@@ -333,3 +333,35 @@ def test_forecast_whatif_applies_and_refuses_what_the_draws_set(knot_fit, tmp_pa
         err = capsys.readouterr().err
         assert f"--set {key.split('=')[0]}" in err and says in err and "Traceback" not in err
     assert not (fit_dir / "forecast").exists()  # nothing written
+
+
+def test_sampler_coordinates_map_back_and_carry_the_jacobian():
+    from scenarios.calibration.fit import FitProblem
+
+    config = _config(35, [])
+    truth = {"rt_start": 1.6, "initial_infections": 60.0, "ascertainment_1": 0.3, "dispersion_reported_cases": 20.0}
+    data = synthetic(config, truth, seed=1)
+    cal = config.calibration.model_copy(update={"ascertainment_change_dates": (START + dt.timedelta(days=14),)})
+    problem = FitProblem(config.model_copy(update={"calibration": cal}), data)
+    names = problem.params.names
+    assert {"ascertainment_1", "ascertainment_2", "initial_infections"} <= set(names)
+    rng = np.random.default_rng(0)
+    theta = problem.params.prior_mean + 0.5 * rng.standard_normal((5, len(names)))
+    x = problem.coordinates(theta)
+    np.testing.assert_allclose(problem.theta(x), theta, rtol=1e-12, atol=1e-12)
+    # The sampler moves log(share_1 x initial infections) and log(share_2 / share_1).
+    nat = problem.params.natural(theta)
+    i, a1, a2 = (names.index(n) for n in ("initial_infections", "ascertainment_1", "ascertainment_2"))
+    np.testing.assert_allclose(x[:, i], np.log(nat[:, a1] * nat[:, i]))
+    np.testing.assert_allclose(x[:, a2], np.log(nat[:, a2] / nat[:, a1]))
+    # log |d theta / d x| against central differences of the map.
+    h = 1e-6
+    for row in x:
+        jac = np.column_stack(
+            [(problem.theta(row + h * e) - problem.theta(row - h * e)) / (2 * h) for e in np.eye(len(row))]
+        )
+        assert np.isclose(problem.log_jacobian(row), np.log(abs(np.linalg.det(jac))), atol=1e-6)
+    # A later share above 1 is outside the model: no posterior there, and no warning.
+    bad = x[0].copy()
+    bad[a2] = 5.0
+    assert problem.log_posterior(bad[None])[0] == -np.inf

@@ -13,13 +13,15 @@ import time
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
 import xarray as xr
+from scipy.special import expit
 
 from ..config import Config, load_config
-from ..config.calibration import Calibration
+from ..config.calibration import Calibration, Sampler
 from ..population import build_population
 from ..results import output_folder, read_netcdf, write_netcdf
 from .likelihood import expected_series, log_likelihood, needed_variables
@@ -44,9 +46,11 @@ class FitProblem:
         self.fit_from = max(cal.fit_from or start, start)
         self.fit_until = min(until or cal.fit_until or last, last)
         check_window(observed, cal.series, self.fit_from, self.fit_until)
-        # A fixed change date needs a week of data after it to be estimated; later ones are the forecast's
-        # business (Rt and the reporting share are carried forward from the last period). Regular knots of a
-        # random walk run up to the last date: the prior links the last ones to the data before them.
+        # A change of Rt or of the reporting share needs a week of data after it to be estimated: an infection
+        # shows in the reports about a week later (latent period, then the reporting delay), so the data say
+        # next to nothing of Rt in the last week. Later changes are the forecast's: fixed dates carry Rt and
+        # the reporting share forward; a random walk's later knots take the forecast's damped steps, so the
+        # growth of the weeks before is not carried, unseen, into the first forecast week.
         known = self.fit_until - dt.timedelta(days=MIN_DAYS_AFTER_CHANGE)
         cal = cal.model_copy(
             update={
@@ -54,7 +58,7 @@ class FitProblem:
                 "ascertainment_change_dates": tuple(d for d in cal.ascertainment_change_dates if d <= known),
             }
         )
-        knots = knot_dates(cal, start, self.fit_until)
+        knots = knot_dates(cal, start, known)
         self.calibration = cal
         self.config = base_config(config.model_copy(update={"calibration": cal}), self.fit_until, knots)
         self.params = Parameters.of(cal, len(knots))
@@ -77,10 +81,11 @@ class FitProblem:
         full = expected_series(ds, self.calibration.series, self.params, values, self.config)
         return {s: v[:, self.first :] for s, v in full.items()}, ds
 
-    def log_posterior(self, theta: np.ndarray) -> np.ndarray:
-        """Log prior + log likelihood for transformed ``theta`` (K, n_params); -inf where the model refuses."""
-        theta = np.atleast_2d(theta)
-        lp = self.params.log_prior(theta)
+    def log_posterior(self, x: np.ndarray) -> np.ndarray:
+        """Log prior + log likelihood at sampler coordinates ``x`` (K, n_params); -inf where the model refuses."""
+        theta = self.theta(np.atleast_2d(x))
+        with np.errstate(invalid="ignore"):  # NaN where a share would exceed 1
+            lp = self.params.log_prior(theta) + self.log_jacobian(np.atleast_2d(x))
         values = self.params.natural(theta)
         ok = np.isfinite(lp) & np.all(np.isfinite(values), axis=1)
         ok &= self.params.get(values, "rt_start")[:, 0] <= 30  # the config's own limits
@@ -93,6 +98,66 @@ class FitProblem:
             out[ok] = lp[ok] + log_likelihood(expected, self.observed, disp, self.calibration.weekly)
         return np.where(np.isfinite(out), out, -np.inf)
 
+    # Sampler coordinates. Reported cases identify the product of each period's ascertainment and the
+    # infections far better than either: on the priors' scales (logit share, log infections) the posterior
+    # is a thin curved ridge that no sampler crosses quickly. The sampler therefore moves
+    # log(share_1 x initial infections), the initial *reported* scale, in place of log initial infections,
+    # and log(share_k / share_1), the change of reporting, in place of logit share_k for later periods;
+    # every other coordinate is the prior's own. The prior stays the configured one (plus the Jacobian).
+    def _ridge(self) -> tuple[int, int, list[int]] | None:
+        names = self.params.names
+        if "ascertainment_1" not in names:
+            return None
+        later = [k for k, n in enumerate(names) if n.startswith("ascertainment_") and n != "ascertainment_1"]
+        return names.index("initial_infections"), names.index("ascertainment_1"), later
+
+    def theta(self, x: np.ndarray) -> np.ndarray:
+        """Parameters on the priors' (transformed) scale from sampler coordinates ``x`` (..., n_params).
+
+        A later period's share above 1 has no parameters: its entries are NaN.
+        """
+        theta = np.array(x, dtype=float)
+        if (ridge := self._ridge()) is not None:
+            i, j, later = ridge
+            log_share = -np.logaddexp(0.0, -theta[..., j])
+            theta[..., i] = theta[..., i] - log_share
+            with np.errstate(invalid="ignore", divide="ignore"):
+                for k in later:
+                    log_k = np.where(theta[..., k] + log_share < 0, theta[..., k] + log_share, np.nan)
+                    theta[..., k] = log_k - np.log(-np.expm1(log_k))
+        return theta
+
+    def coordinates(self, theta: np.ndarray) -> np.ndarray:
+        """Sampler coordinates from parameters on the priors' scale (inverse of :meth:`theta`)."""
+        x = np.array(theta, dtype=float)
+        if (ridge := self._ridge()) is not None:
+            i, j, later = ridge
+            log_share = -np.logaddexp(0.0, -x[..., j])
+            x[..., i] = x[..., i] + log_share
+            for k in later:
+                x[..., k] = -np.logaddexp(0.0, -x[..., k]) - log_share
+        return x
+
+    def log_jacobian(self, x: np.ndarray) -> np.ndarray:
+        """Log |d theta / d x| of :meth:`theta`: 1 / (1 - share_k) for each later period (the rest is 1)."""
+        theta = self.theta(x)
+        out = np.zeros(theta.shape[:-1])
+        if (ridge := self._ridge()) is not None:
+            for k in ridge[2]:
+                out = out + np.logaddexp(0.0, theta[..., k])  # -log(1 - share) = log(1 + exp(logit share))
+        return out
+
+    def prior_sd(self) -> np.ndarray:
+        """Prior sd of each sampler coordinate (linearised at the prior medians)."""
+        sd = self.params.prior_sd.copy()
+        if (ridge := self._ridge()) is not None:
+            i, j, later = ridge
+            share = expit(self.params.prior_mean)
+            sd[i] = np.hypot(sd[i], (1 - share[j]) * sd[j])
+            for k in later:
+                sd[k] = np.hypot((1 - share[k]) * sd[k], (1 - share[j]) * sd[j])
+        return sd
+
 
 @dataclass
 class _Timer:
@@ -103,14 +168,14 @@ class _Timer:
 
 
 def _optimise(problem: FitProblem, evaluations: int, progress: bool = False) -> np.ndarray:
-    """Return the posterior mode on the transformed scale (L-BFGS-B, at most about ``evaluations`` model runs).
+    """Return the posterior mode in sampler coordinates (L-BFGS-B, at most about ``evaluations`` model runs).
 
     The gradient is a forward difference whose ``n + 1`` points are one batched model call, so a step costs
     about as much as one walker set; the deterministic model makes finite differences reliable.
     """
     from scipy.optimize import minimize
 
-    x0 = problem.params.prior_mean.copy()
+    x0 = problem.coordinates(problem.params.prior_mean)
     n = len(x0)
     if evaluations == 0:
         return x0
@@ -149,8 +214,8 @@ def _laplace(problem: FitProblem, mode: np.ndarray) -> np.ndarray:
     f = lp[1:].reshape(n, n, 4)
     hess = -(f[..., 0] - f[..., 1] - f[..., 2] + f[..., 3]) / (4 * h * h)
     hess = (hess + hess.T) / 2
-    prior_var = problem.params.prior_sd**2
-    fallback = np.diag((0.1 * problem.params.prior_sd) ** 2)
+    prior_var = problem.prior_sd() ** 2
+    fallback = np.diag(0.01 * prior_var)
     if not np.all(np.isfinite(hess)):
         return fallback
     vals, vecs = np.linalg.eigh(hess)
@@ -159,6 +224,102 @@ def _laplace(problem: FitProblem, mode: np.ndarray) -> np.ndarray:
     cov = (vecs / vals) @ vecs.T
     scale = np.sqrt(np.minimum(np.diag(cov), prior_var) / np.diag(cov))
     return cov * np.outer(scale, scale)
+
+
+def _start(problem: FitProblem, best: np.ndarray, cov: np.ndarray, walkers: int, rng: np.random.Generator) -> Any:
+    """Walkers' first states (an ``emcee.State`` with their log posterior): draws from the Laplace approximation.
+
+    A draw where the model has no posterior (e.g. a later reporting share above 1) is redrawn, up to ten
+    times, then replaced by the point estimate: a walker at -inf would give emcee NaN acceptance ratios.
+    """
+    import emcee
+
+    start = rng.multivariate_normal(best, cov, size=walkers)
+    lp = problem.log_posterior(start)
+    for _ in range(10):
+        bad = ~np.isfinite(lp)
+        if not bad.any():
+            break
+        start[bad] = rng.multivariate_normal(best, cov, size=int(bad.sum()))
+        lp[bad] = problem.log_posterior(start[bad])
+    if (bad := ~np.isfinite(lp)).any():
+        start[bad], lp[bad] = best, problem.log_posterior(best[None])[0]
+    return emcee.State(start, log_prob=lp)
+
+
+def _sample(
+    problem: FitProblem, start: Any, cov: np.ndarray, settings: Sampler, progress: bool
+) -> tuple[np.ndarray, np.ndarray, float]:
+    """Run emcee from ``start`` (an ``emcee.State``): two warm-up windows that adapt the proposals, then the kept steps.
+
+    Every walker is its own Metropolis-Hastings chain (proposals never look at other walkers), so R-hat
+    across walkers compares genuinely independent chains; the whole walker set is one batched model call a
+    step. Each step is, at random, one of two moves: a random walk (``emcee.moves.GaussianMove``, covariance
+    ``2.38**2 / n`` times the posterior's: the optimal scaling of Roberts, Gelman & Gilks 1997) or an
+    independence proposal from a multivariate t around the posterior mean (:class:`_IndependentT`), which
+    jumps across the whole posterior when it is near normal (a random walk needs ~3n steps per independent
+    draw). The posterior's mean and covariance start from the Laplace approximation and are re-estimated
+    from the second half of each warm-up window (as Stan's warm-up does), then frozen for the kept steps.
+
+    Returns the kept chain (draw, walker, n) in sampler coordinates, its log posterior (draw, walker) and
+    the kept steps' mean acceptance.
+    """
+    import emcee
+
+    n = start.coords.shape[1]
+    windows = [settings.burn // 2, settings.burn - settings.burn // 2, settings.steps - settings.burn]
+    state = start
+    mean = start.coords.mean(axis=0)
+    for k, length in enumerate(windows):
+        if length == 0:
+            continue
+        moves = [
+            (emcee.moves.GaussianMove(cov * 2.38**2 / n), 0.5),
+            (emcee.moves.MHMove(_IndependentT(mean, cov)), 0.5),
+        ]
+        sampler = emcee.EnsembleSampler(len(start.coords), n, problem.log_posterior, vectorize=True, moves=moves)
+        sampler.random_state = np.random.RandomState([settings.seed, k]).get_state()  # emcee's API wants one
+        # Walkers are separate chains, so fewer walkers than parameters is fine: emcee's check of the ensemble's
+        # spread (meant for its ensemble moves) does not apply.
+        state = sampler.run_mcmc(state, length, progress=progress, skip_initial_state_check=True)
+        if k < 2:
+            kept = sampler.get_chain(discard=length // 2).reshape(-1, n)
+            cov, mean = _adapted(kept, cov), kept.mean(axis=0)
+    return sampler.get_chain(), sampler.get_log_prob(), float(np.mean(sampler.acceptance_fraction))
+
+
+class _IndependentT:
+    """Independence proposal for ``emcee.moves.MHMove``: a multivariate t around a fixed mean.
+
+    Five degrees of freedom and 1.2 times the posterior's sd: tails heavier than the posterior's (normal
+    priors on every coordinate) keep the chain uniformly ergodic (Mengersen & Tweedie 1996). The returned
+    log ratio ``log g(x) - log g(x')`` makes the acceptance the Metropolis-Hastings one.
+    """
+
+    def __init__(self, mean: np.ndarray, cov: np.ndarray, df: float = 5.0, inflate: float = 1.2):
+        self.mean, self.df = mean, df
+        self.chol = np.linalg.cholesky(cov * inflate**2)
+        self.precision = np.linalg.inv(cov * inflate**2)
+
+    def log_density(self, x: np.ndarray) -> np.ndarray:
+        d = x - self.mean
+        quad = np.einsum("ki,ij,kj->k", d, self.precision, d)
+        return -(self.df + len(self.mean)) / 2 * np.log1p(quad / self.df)
+
+    def __call__(self, x0: np.ndarray, rng: np.random.RandomState) -> tuple[np.ndarray, np.ndarray]:
+        z = rng.standard_normal(x0.shape) @ self.chol.T
+        x = self.mean + z * np.sqrt(self.df / rng.chisquare(self.df, size=(len(x0), 1)))
+        return x, self.log_density(x0) - self.log_density(x)
+
+
+def _adapted(samples: np.ndarray, previous: np.ndarray) -> np.ndarray:
+    """Covariance of warm-up ``samples`` (m, n), regularised towards a small diagonal as Stan does."""
+    m, n = samples.shape
+    cov = np.cov(samples.T).reshape(n, n)
+    cov = (m / (m + 5.0)) * cov + 1e-3 * (5.0 / (m + 5.0)) * np.eye(n)
+    if not np.all(np.isfinite(cov)) or np.any(np.linalg.eigvalsh(cov) <= 0) or np.all(np.diag(cov) < 1e-8):
+        return previous  # walkers stuck: keep the proposal they started from
+    return cov
 
 
 def _diagnostics(post: xr.Dataset) -> dict[str, float]:
@@ -211,8 +372,6 @@ def fit(
     RuntimeWarning
         When the sampler has not converged (R-hat above 1.1 or bulk ESS below 50).
     """
-    import emcee
-
     if not isinstance(config, Config):
         config = load_config(config)
     observed = data if isinstance(data, pd.DataFrame) else read_observed(data, area, to_2025=to_2025)
@@ -221,27 +380,17 @@ def fit(
     cal, params = problem.calibration, problem.params
     best = _optimise(problem, cal.sampler.optimizer_evaluations, progress)
 
-    n_par = len(params.names)
-    walkers = max(cal.sampler.walkers, 2 * n_par + 2)  # emcee's moves need at least twice the parameters
-    walkers += walkers % 2
-    rng = np.random.default_rng(cal.sampler.seed)
-    start = rng.multivariate_normal(best, _laplace(problem, best), size=walkers)
-    # Differential-evolution moves mix far better than the default stretch move beyond ~10 parameters (a
-    # random walk on log Rt has one per knot); the mixture is the one emcee's documentation shows.
-    moves = [(emcee.moves.DEMove(), 0.8), (emcee.moves.DESnookerMove(), 0.2)]
-    sampler = emcee.EnsembleSampler(walkers, n_par, problem.log_posterior, vectorize=True, moves=moves)
-    sampler.random_state = np.random.RandomState(cal.sampler.seed).get_state()  # emcee's own API wants one
-    sampler.run_mcmc(start, cal.sampler.steps, progress=progress)
-    chain = sampler.get_chain(discard=cal.sampler.burn)  # (draw, walker, param)
-    logp = sampler.get_log_prob(discard=cal.sampler.burn)
+    walkers = cal.sampler.walkers
+    cov = _laplace(problem, best)
+    start = _start(problem, best, cov, walkers, np.random.default_rng(cal.sampler.seed))
+    chain, logp, acceptance = _sample(problem, start, cov, cal.sampler, progress)
 
-    natural = params.natural(chain)
+    natural = params.natural(problem.theta(chain))
     post = xr.Dataset(
         {name: (("chain", "draw"), natural[:, :, i].T) for i, name in enumerate(params.names)},
         coords={"chain": np.arange(walkers), "draw": np.arange(chain.shape[0])},
     )
     diag = _diagnostics(post)
-    acceptance = float(np.mean(sampler.acceptance_fraction))
     converged = diag["r_hat_max"] <= RHAT_MAX and diag["ess_bulk_min"] >= ESS_MIN
     note = (
         "converged"
@@ -268,7 +417,7 @@ def fit(
         "fit_until": problem.fit_until.isoformat(),
         "series": ",".join(cal.series),
         "parameters": ",".join(params.names),
-        "map_json": json.dumps(dict(zip(params.names, params.natural(best).tolist(), strict=True))),
+        "map_json": json.dumps(dict(zip(params.names, params.natural(problem.theta(best)).tolist(), strict=True))),
         "acceptance": acceptance,
         **diag,
         "converged": int(converged),

@@ -4,9 +4,10 @@ Each draw is a full run (indicators, care, oxygen) of the fitted base config ext
 reporting share of the last period; observation noise (negative binomial, the fit's dispersion) is added to the
 predicted weekly reported cases. Crossing dates come from :func:`scenarios.crossings` on each draw.
 
-Rt beyond the last date: a random walk on log Rt (``rt_knot_days``) goes on at the same knots, each draw
-taking its own future steps from the step prior, damped towards Rt = 1 by ``rt_damping`` (a damped trend:
-growth slows down instead of persisting for weeks); with fixed change dates Rt is carried forward.
+Rt after the last estimated knot (a knot needs a week of data after it, so this includes the last fitted
+week): a random walk on log Rt (``rt_knot_days``) goes on at the same knots, each draw taking its own future
+steps from the step prior, damped towards Rt = 1 by ``rt_damping`` (a damped trend: growth slows down
+instead of persisting for weeks); with fixed change dates Rt is carried forward.
 """
 
 from __future__ import annotations
@@ -164,7 +165,10 @@ def _apply_whatif(config: Config, whatif: dict[str, Any], drawn: set[str]) -> Co
 
 
 def _future_knots(config: Config, knots: tuple[dt.date, ...], end: dt.date) -> tuple[Config, list[dt.date]]:
-    """Add the random walk's knots after the fit, up to ``end``, as fit interventions (none for fixed dates)."""
+    """Add the random walk's knots after the last estimated one, up to ``end``, as fit interventions.
+
+    None for fixed change dates. The first may fall in the last fitted week, which the data could not inform.
+    """
     step = config.calibration.rt_knot_days if config.calibration else 0
     if not step:
         return config, []

@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 import xarray as xr
+from scipy.special import expit
 
 from .. import simulate
 from ..config import SETTINGS, Config, apply_overrides
@@ -29,8 +30,8 @@ FIT_PREFIX = "fit: Rt change from "
 def knot_dates(cal: Calibration, start: dt.date, until: dt.date) -> tuple[dt.date, ...]:
     """Dates after ``start`` up to ``until`` from which Rt may take a new value.
 
-    Regular knots every ``rt_knot_days`` from ``start`` (the last ones, with little data after them, are
-    identified mostly by the random walk's prior), else the ``rt_change_dates`` in that span.
+    Regular knots every ``rt_knot_days`` from ``start``, else the ``rt_change_dates`` in that span. A fit
+    passes the last date with a week of data after it (later knots are the forecast's).
     """
     if cal.rt_knot_days:
         n = (until - start).days // cal.rt_knot_days
@@ -119,7 +120,7 @@ class Parameters:
         """Map transformed values (..., n_params) to the natural scale."""
         theta = np.asarray(theta, dtype=float)
         logit = np.array([t == "logit" for t in self.transforms])
-        return np.where(logit, 1 / (1 + np.exp(-theta)), np.exp(np.clip(theta, -700, 700)))
+        return np.where(logit, expit(theta), np.exp(np.clip(theta, -700, 700)))  # expit never overflows
 
     def transformed(self, values: np.ndarray) -> np.ndarray:
         """Natural values (..., n_params) -> transformed scale."""
