@@ -1,12 +1,17 @@
-"""Choose the forecast's damping of log Rt (``rt_damping``) on provinces that the back-test does not score.
+"""Choose the forecast's settings of Rt on provinces that the back-test does not score.
+
+Two settings of the forecast (the fit depends on neither): the damping of log Rt (``rt_damping``, chosen by
+mean WIS) and the sd of its future steps (``forecast_rt_step_sd``, chosen as the value whose 50% and 90%
+intervals cover closest to nominal, at the chosen damping).
 
 Fits Tiền Giang and Tây Ninh (and Cần Thơ, Khánh Hòa when time allows; pre-2025 provinces, 2021 Delta wave)
 at the back-test's cutoffs with the back-test's config and sampler, forecasts each fit with several dampings
 (the fit does not depend on it) and scores weekly reported cases 1-4 weeks ahead (mean WIS). The four scored
-provinces are never used here. Fits are kept in ``benchmarks/results/fits/`` so the dampings can be rescored.
+provinces are never used here. Fits are kept in ``benchmarks/results/fits/`` so the settings can be rescored.
 
-    python benchmarks/tune_damping_2021.py [PROVINCE ...]   # writes benchmarks/results/damping_*.csv
-    python benchmarks/tune_damping_2021.py --table          # mean WIS by damping
+    python benchmarks/tune_damping_2021.py [PROVINCE ...]            # writes benchmarks/results/damping_*.csv
+    python benchmarks/tune_damping_2021.py --spread [PROVINCE ...]   # writes benchmarks/results/spread_*.csv
+    python benchmarks/tune_damping_2021.py --table                   # scores by damping and by spread
 """
 
 from __future__ import annotations
@@ -34,10 +39,17 @@ TUNING = {  # portal name -> 2019 census population (GSO, recalled), pre-2025 pr
     "Khanh Hoa": 1231107,
 }
 DAMPINGS = (1.0, 0.8, 0.65, 0.5, 0.35, 0.2, 0.0)
+SPREADS = (0.2, 0.35, 0.5, 0.65, 0.8, 1.0)  # sd of a future weekly step of log Rt (0.2: the fit's prior)
+KNOBS = {"damping": ("rt_damping", DAMPINGS), "spread": ("forecast_rt_step_sd", SPREADS)}
 
 
-def run(area: str) -> None:
-    """Fit ``area`` at each cutoff and score the forecasts of every damping."""
+def run(area: str, knob: str = "damping") -> None:
+    """Fit ``area`` at each cutoff and score the forecasts at every value of ``knob`` ("damping" or "spread").
+
+    Dampings are scored with the fit's own step sd (as they were chosen, before the spread was); spreads at
+    the config's damping.
+    """
+    field, grid = KNOBS[knob]
     config = load_config(
         ROOT / "configs" / "ho_chi_minh_2021_delta.toml",
         {
@@ -49,7 +61,7 @@ def run(area: str) -> None:
     )
     observed = read_observed(shipped_observed(), area)
     key = area.lower().replace(" ", "_")
-    path = OUT / f"damping_{key}.csv"
+    path = OUT / f"{knob}_{key}.csv"
     path.unlink(missing_ok=True)  # rescoring is cheap: the fits are kept
     fits = FitFolder(f"tune_{key}")
     for cutoff in CUTOFFS:
@@ -59,19 +71,21 @@ def run(area: str) -> None:
                 warnings.simplefilter("ignore", RuntimeWarning)
                 fits[cut] = fit(config, observed, until=cut)
         post = fits[cut]
-        for damping in DAMPINGS:
+        for value in grid:
             cfg = json.loads(post.attrs["config_json"])
-            cfg["calibration"]["rt_damping"] = damping
+            if knob == "damping":
+                cfg["calibration"]["forecast_rt_step_sd"] = None
+            cfg["calibration"][field] = value
             fc = forecast(post.assign_attrs(config_json=json.dumps(cfg)), days=28, draws=DRAWS)
-            rows = pd.DataFrame(score_forecast(fc, observed, 4, damping=damping, converged=post.attrs["converged"]))
+            rows = pd.DataFrame(score_forecast(fc, observed, 4, **{knob: value}, converged=post.attrs["converged"]))
             rows.to_csv(path, mode="a", header=not path.exists(), index=False, float_format="%.6g")
         print(area, cutoff, flush=True)
 
 
-def table() -> pd.DataFrame:
-    """Mean WIS of the model by damping (and of the baselines), over tuning provinces, cutoffs, horizons."""
-    rows = pd.concat([pd.read_csv(p) for p in sorted(OUT.glob("damping_*.csv"))], ignore_index=True)
-    model = rows[rows["method"] == "model"].groupby("damping")[["wis", "cover_50", "cover_90"]].mean()
+def table(knob: str) -> pd.DataFrame:
+    """Mean WIS and coverage of the model by ``knob`` value (and of the baselines), over tuning provinces."""
+    rows = pd.concat([pd.read_csv(p) for p in sorted(OUT.glob(f"{knob}_*.csv"))], ignore_index=True)
+    model = rows[rows["method"] == "model"].groupby(knob)[["wis", "cover_50", "cover_90"]].mean()
     base = rows[rows["method"] != "model"].drop_duplicates(["area", "cutoff", "horizon_weeks", "method"])
     return pd.concat([model, base.groupby("method")[["wis", "cover_50", "cover_90"]].mean()])
 
@@ -79,7 +93,10 @@ def table() -> pd.DataFrame:
 if __name__ == "__main__":
     args = sys.argv[1:]
     if args == ["--table"]:
-        print(table().round(3).to_string())
+        for knob in KNOBS:
+            if any(OUT.glob(f"{knob}_*.csv")):
+                print(f"by {knob}:\n{table(knob).round(3).to_string()}\n")
     else:
-        for area in args or list(TUNING):
-            run(area)
+        knob = "spread" if args[:1] == ["--spread"] else "damping"
+        for area in [a for a in args if a != "--spread"] or list(TUNING):
+            run(area, knob)

@@ -153,11 +153,15 @@ def backtest(
 
 
 def _with_forecast_settings(post: xr.Dataset, config: Config) -> xr.Dataset:
-    """Return ``post`` whose fitted config forecasts with ``config``'s ``rt_damping`` (a stored fit may predate it)."""
+    """Return ``post`` whose fitted config forecasts with ``config``'s forecast settings (a stored fit's may differ).
+
+    The fit depends on neither ``rt_damping`` nor ``forecast_rt_step_sd``, so a stored fit is forecast as new.
+    """
     fitted = fitted_config(post)
     if config.calibration is None or fitted.calibration is None:
         return post
-    cal = fitted.calibration.model_copy(update={"rt_damping": config.calibration.rt_damping})
+    keep = ("rt_damping", "forecast_rt_step_sd")
+    cal = fitted.calibration.model_copy(update={k: getattr(config.calibration, k) for k in keep})
     return post.assign_attrs(config_json=fitted.model_copy(update={"calibration": cal}).model_dump_json())
 
 

@@ -24,6 +24,7 @@ import pandas as pd
 import xarray as xr
 
 from ..config import SETTINGS, Config, ConfigError, apply_overrides, to_toml
+from ..config.base import ContactScaling
 from ..indicators import crossings, share_crossed
 from ..results import output_folder, write_netcdf
 from .fit import fitted_config, posterior_values
@@ -185,19 +186,33 @@ def _future_knots(config: Config, knots: tuple[dt.date, ...], end: dt.date) -> t
 def _future_steps(
     config: Config, params: Parameters, values: np.ndarray, n: int, rng: np.random.Generator
 ) -> dict[str, np.ndarray]:
-    """Rt ratios at ``n`` future knots per draw: log Rt_next = damping x log Rt + a step from the prior."""
+    """Rt ratios at ``n`` future knots per draw: log Rt_next = damping x log Rt + a normal step.
+
+    The step's sd is ``forecast_rt_step_sd``, by default the ``rt_step`` prior's.
+    """
     if not n:
         return {}
     cal = config.calibration
     log_rt = np.log(params.get(values, "rt_start")[:, 0]) + np.log(params.get(values, "rt_change")).sum(axis=1)
     first = first_knot_intervention(config) + params.n_rt_changes
+    # A knot's ratio is a contact multiplier, which the config bounds: a draw whose Rt sits far below 1 reaches
+    # it over several knots instead of in one (damping 0 would otherwise ask for any ratio at once).
+    top = np.log(_multiplier_limit())
+    sd = cal.forecast_rt_step_sd or cal.priors.rt_step.sd
     out = {}
     for j in range(n):
-        new = cal.rt_damping * log_rt + cal.priors.rt_step.sd * rng.standard_normal(len(log_rt))
+        new = cal.rt_damping * log_rt + sd * rng.standard_normal(len(log_rt))
+        step = np.minimum(new - log_rt, top)
         for s in SETTINGS:
-            out[f"interventions.{first + j}.{s}"] = np.exp(new - log_rt)
-        log_rt = new
+            out[f"interventions.{first + j}.{s}"] = np.exp(step)
+        log_rt = log_rt + step
     return out
+
+
+def _multiplier_limit() -> float:
+    """Return the largest contact multiplier an intervention may set (the schema's bound)."""
+    bounds = [m.le for m in ContactScaling.model_fields["home"].metadata if getattr(m, "le", None) is not None]
+    return float(min(bounds))
 
 
 def forecast_quantiles(fc: xr.Dataset, quantiles: tuple[float, ...] = QUANTILES) -> xr.Dataset:

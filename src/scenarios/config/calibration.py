@@ -158,6 +158,16 @@ class Calibration(StrictModel):
         ge=0,
         le=1,
     )
+    forecast_rt_step_sd: float | None = param(
+        None,
+        units="1 (sd of log Rt per knot)",
+        source="user; 0.5 in the shipped 2021 configs, chosen on Tien Giang and Tay Ninh (the grid value whose "
+        "50% and 90% intervals covered closest to nominal), never on the scored provinces (docs/calibration.md)",
+        description="Forecast of a random walk: sd of each future step of log Rt (default: the rt_step prior's "
+        "sd). The fit's prior says how fast Rt moved in the data; this says how uncertain its future moves are.",
+        gt=0,
+        le=3,
+    )
     ascertainment_change_dates: tuple[dt.date, ...] = param(
         (),
         units="date",
