@@ -20,7 +20,7 @@ Rows:
   transmissibility, resident Rt, ascertainment), the whole daily loop advanced together.
 
 Then a fit's model evaluations: ``run_batch(..., outputs="transmission")`` on the Ho Chi Minh City 2021 config
-with its weekly Rt knots, in batches of one optimiser or sampler call (parameters + 1 draws) and of ``--draws``.
+with its weekly Rt knots, in batches of one optimiser call (parameters + 1 draws) and of ``--draws``.
 
 Then the cost of one compiled run against the horizon (90, 180, 360 days), and the cost of the integrator
 alone against the number of age groups (the shipped configs have 9; the integrator is called on synthetic
@@ -220,7 +220,7 @@ def main(argv: list[str] | None = None) -> None:
     r = fits[0][1]
     print(
         f"\nfit evaluation: `run_batch(outputs='transmission')` on {FIT_CONFIG.name} with its {r['knots']} Rt knots "
-        f"({r['params']} parameters), {r['days']} days; K = {r['k']} is one batch of the optimiser or the sampler"
+        f"({r['params']} parameters), {r['days']} days; K = {r['k']} is one batch of the optimiser"
     )
     print("| path | K | runs | runs/s (CPU) | runs/s (wall) | ms CPU per run |")
     print("|---|---:|---:|---:|---:|---:|")
