@@ -188,6 +188,31 @@ def test_forecast_continues_the_random_walk_damped_towards_rt_1(knot_fit):
     assert np.all(product.isel(time=slice(29, 35)).values == product.isel(time=[28]).values)  # constant between
 
 
+def test_forecast_steps_have_their_own_sd_and_stay_within_the_multiplier_bound(knot_fit):
+    import json
+
+    from scenarios.calibration.forecast import _multiplier_limit
+
+    cfg = json.loads(knot_fit.attrs["config_json"])
+    cfg["calibration"].update(rt_damping=0.0, forecast_rt_step_sd=0.3)
+    post = knot_fit.assign_attrs(config_json=json.dumps(cfg))
+    fc = forecast(post, days=14, draws=6, seed=2)
+    product = fc["contact_multiplier"].isel(setting=0)
+    z = np.random.default_rng([2, 1]).standard_normal((3, 6))  # the forecast's steps: knots on days 21, 28, 35
+    for k, day in enumerate((21, 28, 35)):  # damping 0: log Rt at each future knot is a fresh N(0, 0.3) step
+        np.testing.assert_allclose(np.log(fc["param_rt_start"] * product.isel(time=day)), 0.3 * z[k], atol=1e-9)
+    # A draw far below Rt = 1 climbs back by at most the largest multiplier a knot may set, knot after knot.
+    low = fc.isel(draw=0)
+    cfg["calibration"]["forecast_rt_step_sd"] = 1e-6
+    values = {n: float(low[f"param_{n}"]) for n in knot_fit.attrs["parameters"].split(",")}
+    values["rt_change_2"] = 0.01 / (values["rt_start"] * values["rt_change_1"])  # Rt 0.01 from day 14
+    one = knot_fit.isel(chain=[0], draw=[0]).assign({n: (("chain", "draw"), [[v]]) for n, v in values.items()})
+    fc = forecast(one.assign_attrs(config_json=json.dumps(cfg)), days=14, draws=1)
+    rt = values["rt_start"] * fc["contact_multiplier"].isel(draw=0, setting=0).values
+    top = _multiplier_limit()
+    np.testing.assert_allclose(rt[[20, 21, 28, 35]], [0.01, 0.01 * top, 0.01 * top**2, 1.0], rtol=1e-5)
+
+
 def test_agent_based_engine_forecasts_from_the_same_posterior_draws(knot_fit):
     post = knot_fit
     abm = post.assign_attrs(
