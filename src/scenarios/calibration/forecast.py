@@ -287,9 +287,14 @@ def _write_sweep_inputs(fc: xr.Dataset, folder: Path) -> None:
     posterior.attrs = {"title": f"posterior draws of {about}", "source": "scenarios forecast"}
     write_netcdf(posterior, folder / "posterior.nc")
     n = fc.sizes["draw"]
+    repeats = (  # the agent-based engine is stochastic and a sweep seeds its cells by its own rule
+        "`baseline` repeats the forecast."
+        if a["engine"] == "seir"
+        else "`baseline` runs the forecast's draws with the sweep's own seeds."
+    )
     sweep = [
         f"# What-ifs on {about}: `scenarios sweep whatifs.toml --out DIR` runs its {n} posterior draws",
-        "# (replicate k = draw k of forecast.nc) under every what-if below; `baseline` repeats the forecast.",
+        f"# (replicate k = draw k of forecast.nc) under every what-if below; {repeats}",
         "# Add what-ifs as dotted config keys, e.g.",
         '#   [whatifs."300 more oxygen beds"]',
         '#   "capacity.beds_oxygen" = 1300',
