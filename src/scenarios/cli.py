@@ -49,14 +49,7 @@ def _parser() -> argparse.ArgumentParser:
     r.add_argument("config", type=Path, help="what-if config file (TOML)")
     _allow_dir(r)
     r.add_argument("--out", type=Path, default=None, help="output folder (default: runs/<config name>)")
-    r.add_argument(
-        "--set",
-        dest="overrides",
-        action="append",
-        default=[],
-        metavar="KEY=VALUE",
-        help="override a config value, e.g. --set variants.new.immune_escape=0.5 (repeatable)",
-    )
+    _set_argument(r, "override a config value, e.g. --set variants.new.immune_escape=0.5 (repeatable)")
     r.add_argument("--engine", choices=["seir", "abm"], default="seir", help="transmission engine")
     r.add_argument("--seed", type=_whole(0, 2**63 - 1), default=0, help="random seed (stochastic parts), >= 0")
     r.add_argument(
@@ -115,14 +108,7 @@ def _parser() -> argparse.ArgumentParser:
     v = sub.add_parser("validate", help="check a config and print what it resolves to")
     v.add_argument("config", type=Path, help="what-if config file (TOML)")
     _allow_dir(v)
-    v.add_argument(
-        "--set",
-        dest="overrides",
-        action="append",
-        default=[],
-        metavar="KEY=VALUE",
-        help="override a config value (repeatable)",
-    )
+    _set_argument(v, "override a config value (repeatable)")
     v.add_argument("--show", action="store_true", help="print the resolved config, every default included (JSON)")
     f = sub.add_parser("fit", help="fit a config's [calibration] parameters to observed data; writes DIR/fit.nc")
     _observed_arguments(f)
@@ -136,14 +122,7 @@ def _parser() -> argparse.ArgumentParser:
     fc.add_argument("--draws", type=_whole(1, 100_000), default=100, help="posterior draws run forward (100)")
     fc.add_argument("--engine", choices=["seir", "abm"], default="seir", help="transmission engine")
     fc.add_argument("--seed", type=_whole(0, 2**63 - 1), default=0, help="random seed")
-    fc.add_argument(
-        "--set",
-        dest="overrides",
-        action="append",
-        default=[],
-        metavar="KEY=VALUE",
-        help="a what-if for the forecast, e.g. --set capacity.beds_oxygen=1300 (repeatable)",
-    )
+    _set_argument(fc, "a what-if for the forecast, e.g. --set capacity.beds_oxygen=1300 (repeatable)")
     fc.add_argument("--out", type=Path, default=None, help="output folder (default FIT_DIR/forecast)")
     fc.add_argument("--progress", action="store_true", help="show a progress bar")
     b = sub.add_parser("backtest", help="fit at weekly cutoffs, forecast 1-4 weeks, score vs data and baselines")
@@ -202,7 +181,9 @@ def _fit(args: argparse.Namespace) -> int:
 
 
 def _forecast(args: argparse.Namespace) -> int:
-    from .calibration import crossing_probability, forecast, read_fit, write_forecast
+    import pandas as pd
+
+    from .calibration import forecast, read_fit, write_forecast
 
     post = read_fit(args.fit_dir)
     whatif = parse_set(args.overrides)
@@ -210,16 +191,21 @@ def _forecast(args: argparse.Namespace) -> int:
         post, args.days, args.draws, engine=args.engine, seed=args.seed, progress=args.progress, whatif=whatif
     )
     out = write_forecast(fc, args.out or args.fit_dir / "forecast")
-    prob, _ = crossing_probability(fc)
-    last = prob.isel(time=-1)
+    # The probabilities just written (computing them again would repeat every draw's crossing table).
+    last = pd.read_csv(out / "crossing_probability.csv", index_col=0).iloc[-1]
     print(f"forecast from {fc.attrs['forecast_from']}, {args.draws} draws, to {str(fc.time.values[-1])[:10]}")
     if not post.attrs["converged"]:
         print(f"  WARNING: {post.attrs['convergence_note']}")
-    for name, p in zip(last.criterion.values, last.values, strict=True):
+    for name, p in last.items():
         print(f"  P({name} crossed by the end) = {p:.0%}")
     print(f"  written: {out}")
     print(f"  the same draws under other what-ifs: scenarios sweep {out / 'whatifs.toml'} --out DIR")
     return 0
+
+
+def _set_argument(p: argparse.ArgumentParser, help: str) -> None:
+    """Add the repeatable ``--set KEY=VALUE`` (read by :func:`scenarios.config.parse_set`)."""
+    p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE", help=help)
 
 
 def _observed_arguments(p: argparse.ArgumentParser) -> None:

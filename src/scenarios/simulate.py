@@ -453,12 +453,13 @@ def _batch_loop(
     reporter = Reporter.ensemble(members, n_days, n_age)
     # Health systems serve care and policies; without care (and so without policies) only the first
     # member's are built, for the results' labels.
-    healths = [build_health_system(c, population.total) for c in (members if full else members[:1])]
+    labelled = members if full else members[:1]
+    healths = [build_health_system(c, population.total) for c in labelled]
     if full:
         care = Care.ensemble([c.care for c in members], [c.oxygen for c in members], healths)
     thresholds = threshold_set_of(config)
     tracker = IndicatorTracker(n_days, population.total, thresholds, config.levels, members=k)
-    policies = [build_policy_engine(c, n_days, health=h) for c, h in zip(members, healths, strict=False)]
+    policies = [build_policy_engine(c, n_days, health=h) for c, h in zip(labelled, healths, strict=True)]
     rec.coords["variant"] = list(diseases[0].variants)
     rec.coords.update(tracker.coords | policies[0].coords)
     scheduled = _scheduled_multipliers(config, members, n_days)
